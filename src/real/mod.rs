@@ -1,0 +1,3 @@
+//! Real replay: drive real kernel objects, Open vSwitch and QEMU through a trace.
+pub mod net;
+pub mod qemu;

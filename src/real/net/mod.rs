@@ -1,0 +1,1 @@
+//! Real network replay (filled in by the network replay work).

@@ -1,0 +1,1 @@
+//! Real QEMU replay (filled in by the QEMU replay work).
