@@ -1,0 +1,274 @@
+//! tap-churn(N, C, naming, cleanup): N VMs each start, then C times stop and start again, while
+//! the kernel names taps and libvirt adds and removes OVS ports by name (seed 004 generalised).
+
+use serde::Serialize;
+use sim::{ActorId, Footprint, Model, Property, StepInfo};
+
+/// Most VMs a configuration may have.
+pub const MAX_VMS: usize = 8;
+
+const KERNEL: u8 = 0;
+const SWITCH: u8 = 1;
+const NEXT: u8 = 2;
+const NO_TAP: u8 = u8::MAX;
+
+/// How tap names are chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Naming {
+    /// The kernel's `vnet%d` template: lowest free number.
+    LowestFree,
+    /// libvirt's counter (95089f481e): `vnet{next++}`.
+    Monotonic,
+}
+
+/// What a stop does after QEMU is dead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Cleanup {
+    /// `del_port` unconditionally.
+    Buggy,
+    /// `check` whether the tap exists, then (a separate step) `del_port` if it did not.
+    ExistsCheck,
+    /// One atomic step: remove the port if the tap does not exist.
+    Atomic,
+}
+
+/// One step of a VM's program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    /// Pick a name and create the tap.
+    CreateTap,
+    /// Add the port (idempotent `--if-exists del-port -- add-port`).
+    AddPort,
+    /// QEMU dies; its tap with it.
+    KillQemu,
+    /// Remember whether the tap exists.
+    Check,
+    /// Remove the port by name.
+    DelPort,
+    /// Remove the port unless the check saw the tap.
+    DelPortIfNotSeen,
+    /// Remove the port if the tap does not exist, atomically.
+    AtomicCleanup,
+}
+
+/// The action: which VM steps, and the step its program counter is at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Step {
+    vm: u8,
+    op: Op,
+}
+
+/// One VM's locals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Default)]
+pub struct Vm {
+    pc: u8,
+    tap: u8,
+    running: bool,
+    seen: bool,
+}
+
+/// The global state: kernel taps and switch ports as bit sets of `vnet` numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct State {
+    kernel: u32,
+    switch: u32,
+    next: u8,
+    vms: [Vm; MAX_VMS],
+}
+
+/// The model for one configuration.
+pub struct TapChurn {
+    n: usize,
+    c: usize,
+    naming: Naming,
+    cleanup: Cleanup,
+    program: Vec<Op>,
+}
+
+impl TapChurn {
+    /// A configuration; `n` is at most [`MAX_VMS`].
+    pub fn new(n: usize, c: usize, naming: Naming, cleanup: Cleanup) -> Result<Self, String> {
+        if n == 0 || n > MAX_VMS {
+            return Err(format!("N must be between 1 and {MAX_VMS}, got {n}"));
+        }
+        if n * (c + 1) > 32 {
+            return Err(format!(
+                "N·(C+1) must be at most 32 tap names, got {}",
+                n * (c + 1)
+            ));
+        }
+        let stop: &[Op] = match cleanup {
+            Cleanup::Buggy => &[Op::KillQemu, Op::DelPort],
+            Cleanup::ExistsCheck => &[Op::KillQemu, Op::Check, Op::DelPortIfNotSeen],
+            Cleanup::Atomic => &[Op::KillQemu, Op::AtomicCleanup],
+        };
+        let start = [Op::CreateTap, Op::AddPort];
+        let mut program = start.to_vec();
+        for _ in 0..c {
+            program.extend_from_slice(stop);
+            program.extend_from_slice(&start);
+        }
+        Ok(TapChurn {
+            n,
+            c,
+            naming,
+            cleanup,
+            program,
+        })
+    }
+
+    /// The parameters as `reference-counts.tsv` writes them.
+    pub fn params(&self) -> String {
+        let naming = match self.naming {
+            Naming::LowestFree => "lowest-free",
+            Naming::Monotonic => "monotonic",
+        };
+        let cleanup = match self.cleanup {
+            Cleanup::Buggy => "buggy",
+            Cleanup::ExistsCheck => "exists-check",
+            Cleanup::Atomic => "atomic",
+        };
+        format!(
+            "N={},C={},naming={naming},cleanup={cleanup}",
+            self.n, self.c
+        )
+    }
+
+    fn footprint_of(&self, op: Op) -> Footprint {
+        let f = Footprint::NONE;
+        match op {
+            Op::CreateTap if self.naming == Naming::Monotonic => f.write(KERNEL).write(NEXT),
+            Op::CreateTap | Op::KillQemu => f.write(KERNEL),
+            Op::AddPort | Op::DelPort | Op::DelPortIfNotSeen => f.write(SWITCH),
+            Op::Check => f.read(KERNEL),
+            Op::AtomicCleanup => f.read(KERNEL).write(SWITCH),
+        }
+    }
+}
+
+fn has(set: u32, tap: u8) -> bool {
+    tap != NO_TAP && set & (1 << tap) != 0
+}
+
+impl Model for TapChurn {
+    type State = State;
+    type Action = Step;
+
+    fn name(&self) -> String {
+        format!("bench/tap-churn({})", self.params())
+    }
+
+    fn actors(&self) -> Vec<String> {
+        (0..self.n).map(|i| format!("vm{i}")).collect()
+    }
+
+    fn init_states(&self) -> Vec<State> {
+        let mut vms = [Vm::default(); MAX_VMS];
+        for vm in vms.iter_mut().take(self.n) {
+            vm.tap = NO_TAP;
+        }
+        vec![State {
+            kernel: 0,
+            switch: 0,
+            next: 0,
+            vms,
+        }]
+    }
+
+    fn actions(&self, state: &State, out: &mut Vec<Step>) {
+        for (i, vm) in state.vms[..self.n].iter().enumerate() {
+            if let Some(&op) = self.program.get(vm.pc as usize) {
+                out.push(Step { vm: i as u8, op });
+            }
+        }
+    }
+
+    fn next_state(&self, state: &State, step: &Step) -> State {
+        let mut s = *state;
+        let vm = &mut s.vms[step.vm as usize];
+        let op = step.op;
+        vm.pc += 1;
+        let bit = |tap: u8| if tap == NO_TAP { 0 } else { 1u32 << tap };
+        match op {
+            Op::CreateTap => {
+                let name = match self.naming {
+                    Naming::LowestFree => (!s.kernel).trailing_zeros() as u8,
+                    Naming::Monotonic => {
+                        s.next += 1;
+                        s.next - 1
+                    }
+                };
+                s.kernel |= 1 << name;
+                vm.tap = name;
+            }
+            Op::AddPort => {
+                s.switch |= bit(vm.tap);
+                vm.running = true;
+            }
+            Op::KillQemu => {
+                s.kernel &= !bit(vm.tap);
+                vm.running = false;
+            }
+            Op::Check => vm.seen = has(s.kernel, vm.tap),
+            Op::DelPort => s.switch &= !bit(vm.tap),
+            Op::DelPortIfNotSeen => {
+                if !vm.seen {
+                    s.switch &= !bit(vm.tap);
+                }
+            }
+            Op::AtomicCleanup => {
+                if !has(s.kernel, vm.tap) {
+                    s.switch &= !bit(vm.tap);
+                }
+            }
+        }
+        s
+    }
+
+    fn step_info(&self, step: &Step) -> StepInfo {
+        let label = match step.op {
+            Op::CreateTap => "create_tap",
+            Op::AddPort => "add_port",
+            Op::KillQemu => "kill_qemu",
+            Op::Check => "check",
+            Op::DelPort | Op::DelPortIfNotSeen => "del_port",
+            Op::AtomicCleanup => "del_port_if_gone",
+        };
+        StepInfo {
+            actor: step.vm as ActorId,
+            label: label.to_string(),
+            upstream: None,
+        }
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        vec![Property::at_end(
+            "every VM's tap exists and is a port",
+            |m: &Self, s: &State| {
+                s.vms[..m.n]
+                    .iter()
+                    .all(|vm| has(s.kernel, vm.tap) && has(s.switch, vm.tap))
+            },
+        )]
+    }
+
+    fn footprint(&self, _state: &State, step: &Step) -> Footprint {
+        self.footprint_of(step.op)
+    }
+
+    fn future_footprint(&self, state: &State, actor: ActorId) -> Footprint {
+        let pc = state.vms[actor as usize].pc as usize;
+        self.program[pc.min(self.program.len())..]
+            .iter()
+            .fold(Footprint::NONE, |f, &op| f.union(self.footprint_of(op)))
+    }
+
+    fn outcome(&self, state: &State) -> Option<String> {
+        let connected = state.vms[..self.n]
+            .iter()
+            .filter(|vm| has(state.kernel, vm.tap) && has(state.switch, vm.tap))
+            .count();
+        Some(format!("{connected} of {} connected", self.n))
+    }
+}

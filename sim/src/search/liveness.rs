@@ -1,0 +1,124 @@
+//! `eventually` properties: a depth-first search restricted to the states where the property
+//! does not hold yet. Reaching a terminal state there, or closing a cycle there (a lasso), is a
+//! path on which the property never holds. Runs without reduction, so it is exact.
+
+use super::report::{Cut, Path, Report, Violation, ViolationKind};
+use super::visited::ShardedSet;
+use super::Options;
+use crate::fingerprint::fingerprint;
+use crate::model::Model;
+use crate::property::{Property, PropertyKind};
+use std::collections::HashMap;
+
+/// Checks every `eventually` property of the model and records violations in `report`.
+pub(super) fn check_eventually<M: Model>(model: &M, options: &Options, report: &mut Report<M>) {
+    for property in model.properties() {
+        if property.kind == PropertyKind::Eventually {
+            if let Some(v) = search(model, options, &property, report) {
+                report.add_violation(v);
+            }
+        }
+    }
+}
+
+struct Frame<M: Model> {
+    state: M::State,
+    fp: u64,
+    actions: Vec<M::Action>,
+    next: usize,
+    via: Option<M::Action>,
+}
+
+fn search<M: Model>(
+    model: &M,
+    options: &Options,
+    property: &Property<M>,
+    report: &mut Report<M>,
+) -> Option<Violation<M>> {
+    let mut visited: ShardedSet = ShardedSet::default();
+    for (init, state) in model.init_states().into_iter().enumerate() {
+        if property.holds(model, &state) {
+            continue;
+        }
+        let fp = fingerprint(&state);
+        if !visited.insert(fp, ()) {
+            continue;
+        }
+        let mut on_stack: HashMap<u64, usize> = HashMap::new();
+        let mut stack: Vec<Frame<M>> = Vec::new();
+        let path = |stack: &[Frame<M>]| Path {
+            init,
+            actions: stack.iter().filter_map(|f| f.via.clone()).collect(),
+        };
+        let mut actions = Vec::new();
+        model.actions(&state, &mut actions);
+        on_stack.insert(fp, 0);
+        stack.push(Frame {
+            state,
+            fp,
+            actions,
+            next: 0,
+            via: None,
+        });
+        while let Some(top) = stack.last_mut() {
+            if top.actions.is_empty() {
+                let fp = top.fp;
+                return Some(violation(property, fp, path(&stack), None));
+            }
+            if top.next >= top.actions.len() {
+                let done = stack.pop().expect("non-empty stack");
+                on_stack.remove(&done.fp);
+                continue;
+            }
+            let action = top.actions[top.next].clone();
+            top.next += 1;
+            let next = model.next_state(&top.state, &action);
+            if property.holds(model, &next) {
+                continue;
+            }
+            let fp = fingerprint(&next);
+            if let Some(&start) = on_stack.get(&fp) {
+                let mut lasso = path(&stack);
+                lasso.actions.push(action);
+                return Some(violation(property, fp, lasso, Some(start)));
+            }
+            if !visited.insert(fp, ()) {
+                continue;
+            }
+            if options
+                .max_states
+                .is_some_and(|max| visited.len() as u64 > max)
+            {
+                report.cut(Cut::States(options.max_states.unwrap_or_default()));
+                return None;
+            }
+            let mut actions = Vec::new();
+            model.actions(&next, &mut actions);
+            on_stack.insert(fp, stack.len());
+            stack.push(Frame {
+                state: next,
+                fp,
+                actions,
+                next: 0,
+                via: Some(action),
+            });
+        }
+    }
+    None
+}
+
+fn violation<M: Model>(
+    property: &Property<M>,
+    fp: u64,
+    path: Path<M>,
+    lasso_start: Option<usize>,
+) -> Violation<M> {
+    Violation {
+        property: property.name.clone(),
+        kind: ViolationKind::Eventually,
+        fingerprint: fp,
+        depth: path.actions.len(),
+        path: Some(path),
+        lasso_start,
+    }
+}

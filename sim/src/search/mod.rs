@@ -1,0 +1,128 @@
+//! Search strategies over a [`Model`]'s state graph, behind one options struct and one entry
+//! point ([`explore`]). Each strategy is its own file; reductions are composed in, not tangled.
+
+mod bfs;
+mod check;
+mod dfs;
+mod liveness;
+mod random;
+mod report;
+mod visited;
+
+pub use report::{Cut, Outcome, Path, Report, Violation, ViolationKind};
+pub use visited::{ShardedSet, WorkQueue};
+
+use crate::model::Model;
+use serde::Serialize;
+
+/// How to walk the state graph.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    /// Exhaustive, level by level: shortest counterexamples, parallel with `jobs > 1`.
+    Bfs,
+    /// Exhaustive depth-first: little memory, fast first violation, lassos for cycles.
+    Dfs,
+    /// `runs` uniformly random walks.
+    Random {
+        /// Number of walks.
+        runs: u64,
+    },
+    /// Probabilistic concurrency testing (Burckhardt et al.) with bug depth `depth`.
+    Pct {
+        /// Number of runs.
+        runs: u64,
+        /// Bug depth d (d-1 priority change points).
+        depth: u32,
+    },
+    /// A bounded BFS, then random walks, then PCT, merging what they find.
+    Portfolio {
+        /// Runs for each randomised member.
+        runs: u64,
+    },
+}
+
+/// Whether to apply partial-order reduction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reduction {
+    /// Explore every interleaving.
+    None,
+    /// Persistent sets from declared footprints (see [`crate::reduction`]).
+    Por,
+}
+
+/// Every knob of a search, read in one place.
+#[derive(Clone, Debug, Serialize)]
+pub struct Options {
+    /// The strategy.
+    pub strategy: Strategy,
+    /// Partial-order reduction.
+    pub reduction: Reduction,
+    /// Hash states by [`Model::canonical`] (symmetry reduction).
+    pub symmetry: bool,
+    /// Worker threads (BFS only); results are identical for every value.
+    pub jobs: usize,
+    /// Do not expand states deeper than this.
+    pub max_depth: Option<usize>,
+    /// Stop after this many distinct states.
+    pub max_states: Option<u64>,
+    /// Stop after this many seconds (machine-dependent: the report says so when it cuts).
+    pub max_seconds: Option<f64>,
+    /// Bound on preemptive context switches (DFS only).
+    pub max_preemptions: Option<u32>,
+    /// Stop once a violation is known (BFS finishes the level, so the result stays deterministic).
+    pub stop_at_first: bool,
+    /// Keep parent links so that every violation and outcome gets a witness path.
+    pub record_paths: bool,
+    /// Seed for randomised strategies.
+    pub seed: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            strategy: Strategy::Bfs,
+            reduction: Reduction::None,
+            symmetry: false,
+            jobs: 1,
+            max_depth: None,
+            max_states: None,
+            max_seconds: None,
+            max_preemptions: None,
+            stop_at_first: false,
+            record_paths: true,
+            seed: 0,
+        }
+    }
+}
+
+/// Explores `model` as `options` say and checks its properties.
+pub fn explore<M: Model>(model: &M, options: &Options) -> Report<M> {
+    let started = std::time::Instant::now();
+    let mut report = match options.strategy {
+        Strategy::Bfs => bfs::run(model, options),
+        Strategy::Dfs => dfs::run(model, options),
+        Strategy::Random { runs } => random::run(model, options, runs, None),
+        Strategy::Pct { runs, depth } => random::run(model, options, runs, Some(depth)),
+        Strategy::Portfolio { runs } => portfolio(model, options, runs),
+    };
+    if matches!(options.strategy, Strategy::Bfs | Strategy::Dfs) {
+        liveness::check_eventually(model, options, &mut report);
+    }
+    report.finish(model);
+    report.seconds = started.elapsed().as_secs_f64();
+    report
+}
+
+fn portfolio<M: Model>(model: &M, options: &Options, runs: u64) -> Report<M> {
+    let mut report = bfs::run(model, options);
+    if report.complete {
+        return report;
+    }
+    let walks = random::run(model, options, runs, None);
+    let pct = random::run(model, options, runs, Some(3));
+    report.absorb(walks);
+    report.absorb(pct);
+    report
+}

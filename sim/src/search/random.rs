@@ -1,0 +1,139 @@
+//! Randomised search for spaces too big to exhaust: uniform random walks, and PCT
+//! (Burckhardt et al., ASPLOS 2010), which finds any bug of depth d with probability at least
+//! 1 / (n · k^(d-1)) per run for n actors and k steps.
+
+use super::check::{Checker, Findings};
+use super::report::{Cut, Path, Report};
+use super::visited::ShardedSet;
+use super::Options;
+use crate::fingerprint::fingerprint;
+use crate::model::Model;
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Longest walk when the options give no depth bound.
+const DEFAULT_WALK_CAP: usize = 10_000;
+
+/// Runs `runs` walks; `pct` is the bug depth for PCT, `None` for uniform walks.
+pub(super) fn run<M: Model>(
+    model: &M,
+    options: &Options,
+    runs: u64,
+    pct: Option<u32>,
+) -> Report<M> {
+    let checker = Checker::new(model);
+    let mut report = Report::new(checker.count());
+    let mut findings = Findings::new(checker.count());
+    let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+    let mut visited: ShardedSet = ShardedSet::default();
+    let mut terminal_seen: ShardedSet = ShardedSet::default();
+    let cap = options.max_depth.unwrap_or(DEFAULT_WALK_CAP);
+    let actors = model.actors().len().max(1);
+    let inits = model.init_states();
+    let mut longest = 1usize;
+    let mut outcome_paths = std::collections::BTreeMap::new();
+    for _ in 0..runs {
+        let init = rng.random_range(0..inits.len());
+        let mut state = inits[init].clone();
+        let mut path = Path::<M> {
+            init,
+            actions: Vec::new(),
+        };
+        let mut scheduler = pct.map(|d| Pct::new(&mut rng, actors, d, longest));
+        let mut actions = Vec::new();
+        loop {
+            let fp = fingerprint(&state);
+            let depth = path.actions.len();
+            visited.insert(fp, ());
+            checker.state(&state, fp, depth, &mut findings);
+            actions.clear();
+            model.actions(&state, &mut actions);
+            if actions.is_empty() && terminal_seen.insert(fp, ()) {
+                checker.terminal(&state, fp, depth, &mut findings);
+                if let Some(name) = model.outcome(&state) {
+                    outcome_paths.entry(name).or_insert_with(|| path.clone());
+                }
+            }
+            for v in findings.violations.iter_mut().filter(|v| v.path.is_none()) {
+                v.path = Some(path.clone());
+            }
+            if actions.is_empty() {
+                break;
+            }
+            if depth >= cap {
+                report.cut(Cut::Depth(cap));
+                break;
+            }
+            let action = match &mut scheduler {
+                Some(pct) => pct.choose(model, &actions, depth, &mut rng),
+                None => actions.choose(&mut rng).expect("non-empty").clone(),
+            };
+            findings.transitions += 1;
+            state = model.next_state(&state, &action);
+            path.actions.push(action);
+        }
+        longest = longest.max(path.actions.len());
+    }
+    findings.merge_into(&mut report);
+    for (name, path) in outcome_paths {
+        if let Some(o) = report.outcomes.get_mut(&name) {
+            o.path = Some(path);
+        }
+    }
+    report.states = visited.len() as u64;
+    report.cut(Cut::Sampled(runs));
+    if let Some(d) = pct {
+        let p = 1.0 / (actors as f64 * (longest as f64).powi(d as i32 - 1));
+        report.miss_probability = Some((1.0 - p).powf(runs as f64));
+    }
+    report
+}
+
+/// PCT's scheduler state for one run: a priority per actor and d-1 change points.
+struct Pct {
+    priority: Vec<u64>,
+    change_points: Vec<usize>,
+}
+
+impl Pct {
+    fn new(rng: &mut ChaCha8Rng, actors: usize, depth: u32, steps: usize) -> Self {
+        let d = depth.max(1) as u64;
+        let mut priority: Vec<u64> = (0..actors as u64).map(|i| d + i).collect();
+        for i in (1..priority.len()).rev() {
+            let j = rng.random_range(0..=i);
+            priority.swap(i, j);
+        }
+        let change_points = (1..depth)
+            .map(|_| rng.random_range(0..steps.max(1)))
+            .collect();
+        Pct {
+            priority,
+            change_points,
+        }
+    }
+
+    fn choose<M: Model>(
+        &mut self,
+        model: &M,
+        actions: &[M::Action],
+        step: usize,
+        rng: &mut ChaCha8Rng,
+    ) -> M::Action {
+        let actor_of = |a: &M::Action| model.step_info(a).actor as usize;
+        let best = actions
+            .iter()
+            .map(|a| self.priority[actor_of(a)])
+            .max()
+            .expect("non-empty");
+        let candidates: Vec<&M::Action> = actions
+            .iter()
+            .filter(|a| self.priority[actor_of(a)] == best)
+            .collect();
+        let chosen = (*candidates.choose(rng).expect("non-empty")).clone();
+        if let Some(i) = self.change_points.iter().position(|&c| c == step) {
+            self.priority[actor_of(&chosen)] = i as u64;
+        }
+        chosen
+    }
+}
