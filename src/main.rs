@@ -1,10 +1,16 @@
-//! The `vmrace` command line: a thin layer over the library; every subcommand is one function.
+//! The `vmrace` command line: argument parsing and dispatch; each subcommand lives in
+//! `vmrace::commands`.
+//!
+//! Exit codes: 0 everything as expected, 1 drift (a verdict differs from the scenario's
+//! expectation, or a benchmark count from the reference), 2 bad input, 3 a bound cut a search
+//! that the scenario requires to be complete.
 
 use clap::{Parser, Subcommand, ValueEnum};
 use sim::Reduction;
+use std::path::PathBuf;
 use std::process::ExitCode;
-use vmrace::bench;
-use vmrace::error::{CliError, CliResult, EXIT_BAD_INPUT, EXIT_DRIFT, EXIT_OK};
+use vmrace::commands::{self, check};
+use vmrace::error::{CliError, EXIT_BAD_INPUT, EXIT_OK};
 
 /// Deterministic race simulation for libvirt, QEMU, the guest agent and the host network.
 #[derive(Parser)]
@@ -16,7 +22,7 @@ struct Cli {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
-    /// A table for people.
+    /// For people.
     Table,
     /// One JSON object per line, for tools.
     Json,
@@ -32,6 +38,43 @@ enum ReductionArg {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Check every scenario × variant against its expected verdict (the CI gate).
+    Check {
+        /// Scenario files or directories.
+        #[arg(default_value = "scenarios")]
+        paths: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+        /// Search threads (results are identical for any value).
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+    },
+    /// Print every distinct outcome of a scenario with a witness trace, and every violation.
+    Explore {
+        /// The scenario file.
+        file: PathBuf,
+        /// Only this variant.
+        #[arg(long)]
+        variant: Option<String>,
+        /// Only this matrix case.
+        #[arg(long)]
+        case: Option<String>,
+        /// Search threads.
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+    },
+    /// List the models, their variants, and the scenarios.
+    List {
+        /// Scenario files or directories.
+        #[arg(default_value = "scenarios")]
+        paths: Vec<PathBuf>,
+    },
+    /// Replay a trace in simulation; stops at the first step that diverges.
+    Replay {
+        /// The trace (YAML).
+        trace: PathBuf,
+    },
     /// Measure the explorer on the SPEC.md benchmark models (states/s, distinct states, memory).
     ///
     /// With no --model it runs the default suite: every reference configuration up to N=4 with
@@ -55,6 +98,14 @@ enum Command {
     },
 }
 
+fn jobs_ok(jobs: usize) -> Result<usize, CliError> {
+    if jobs == 0 {
+        Err(CliError::bad_input("--jobs must be at least 1"))
+    } else {
+        Ok(jobs)
+    }
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -69,13 +120,46 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
+        Command::Check {
+            paths,
+            format,
+            jobs,
+        } => jobs_ok(jobs).and_then(|jobs| {
+            let format = match format {
+                Format::Table => check::Format::Table,
+                Format::Json => check::Format::Json,
+            };
+            check::run(&paths, format, jobs)
+        }),
+        Command::Explore {
+            file,
+            variant,
+            case,
+            jobs,
+        } => jobs_ok(jobs).and_then(|jobs| {
+            commands::explore::run(&file, variant.as_deref(), case.as_deref(), jobs)
+        }),
+        Command::List { paths } => commands::list::run(&paths),
+        Command::Replay { trace } => commands::replay::run(&trace),
         Command::Bench {
             model,
             params,
             reduction,
             jobs,
             format,
-        } => run_bench(model, params, reduction, jobs, format),
+        } => {
+            let reduction = match reduction {
+                ReductionArg::None => Reduction::None,
+                ReductionArg::Dpor => Reduction::Por,
+            };
+            commands::bench::run(
+                model,
+                params,
+                reduction,
+                jobs,
+                matches!(format, Format::Json),
+            )
+        }
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),
@@ -84,45 +168,4 @@ fn main() -> ExitCode {
             ExitCode::from(code as u8)
         }
     }
-}
-
-fn run_bench(
-    model: Option<String>,
-    params: Option<String>,
-    reduction: ReductionArg,
-    jobs: usize,
-    format: Format,
-) -> CliResult {
-    if jobs == 0 {
-        return Err(CliError::bad_input("--jobs must be at least 1"));
-    }
-    let reduction = match reduction {
-        ReductionArg::None => Reduction::None,
-        ReductionArg::Dpor => Reduction::Por,
-    };
-    let configs = match (model, params) {
-        (Some(model), Some(params)) => vec![bench::Config {
-            model,
-            params,
-            reduction,
-            jobs,
-        }],
-        _ => bench::default_suite(jobs),
-    };
-    let mut rows = Vec::new();
-    let mut mismatch = false;
-    for config in &configs {
-        let m = bench::run(config)?;
-        mismatch |= m.reference_match == Some(false);
-        match format {
-            Format::Json => println!("{}", serde_json::to_string(&m).expect("JSON")),
-            Format::Table => eprint!("."),
-        }
-        rows.push(m);
-    }
-    if let Format::Table = format {
-        eprintln!();
-        print!("{}", bench::table(&rows));
-    }
-    Ok(if mismatch { EXIT_DRIFT } else { EXIT_OK })
 }

@@ -8,4 +8,7 @@
 //! 003). `bench` holds the SPEC.md benchmark models.
 
 pub mod bench;
+pub mod lifecycle;
+pub mod migration;
+pub mod network;
 pub mod scenario;
