@@ -1,2 +1,10 @@
-//! vmrace: the command-line tool's library side (scenario loading, reports, real replay).
+//! vmrace: the command-line tool's library side (scenario loading, checking, reports, benchmarks
+//! and real replay). The engine is the `sim` crate; the actors are in the `models` crate.
+pub mod bench;
+pub mod commands;
+pub mod error;
+pub mod memory;
+pub mod progress;
 pub mod real;
+pub mod scenario;
+pub mod story;

@@ -24,7 +24,7 @@ pub fn execute<M: Model>(model: &M, path: &Path<M>) -> Option<M::State> {
 pub fn context_switches<M: Model>(model: &M, path: &Path<M>) -> usize {
     path.actions
         .windows(2)
-        .filter(|w| model.step_info(&w[0]).actor != model.step_info(&w[1]).actor)
+        .filter(|w| model.actor_of(&w[0]) != model.actor_of(&w[1]))
         .count()
 }
 

@@ -53,6 +53,12 @@ pub trait Model: Sync {
     /// The actor, label and upstream function of an action.
     fn step_info(&self, action: &Self::Action) -> StepInfo;
 
+    /// The actor taking `action`; override when [`Model::step_info`] is costly, since searches
+    /// call this on their hot path.
+    fn actor_of(&self, action: &Self::Action) -> ActorId {
+        self.step_info(action).actor
+    }
+
     /// The properties to check.
     fn properties(&self) -> Vec<Property<Self>>
     where

@@ -46,7 +46,7 @@ impl Reducer {
         if actions.len() <= 1 {
             return Selection::All;
         }
-        let actor_of: Vec<ActorId> = actions.iter().map(|a| model.step_info(a).actor).collect();
+        let actor_of: Vec<ActorId> = actions.iter().map(|a| model.actor_of(a)).collect();
         let mut has_enabled = vec![false; self.actors];
         for &p in &actor_of {
             has_enabled[p as usize] = true;

@@ -230,9 +230,13 @@ impl Model for RebootStorm {
         s
     }
 
+    fn actor_of(&self, step: &Step) -> ActorId {
+        (step.domain as usize * THREADS + Self::thread_of(step.label)) as ActorId
+    }
+
     fn step_info(&self, step: &Step) -> StepInfo {
         StepInfo {
-            actor: (step.domain as usize * THREADS + Self::thread_of(step.label)) as ActorId,
+            actor: self.actor_of(step),
             label: format!("{:?}", step.label),
             upstream: None,
         }

@@ -59,8 +59,8 @@ pub struct Step {
     op: Op,
 }
 
-/// One VM's locals.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Default)]
+/// One VM's locals, packed into 16 bits: pc (6), tap (8), running (1), seen (1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Vm {
     pc: u8,
     tap: u8,
@@ -68,13 +68,43 @@ pub struct Vm {
     seen: bool,
 }
 
-/// The global state: kernel taps and switch ports as bit sets of `vnet` numbers.
+impl Vm {
+    fn unpack(bits: u64) -> Vm {
+        Vm {
+            pc: (bits & 0x3f) as u8,
+            tap: ((bits >> 6) & 0xff) as u8,
+            running: bits & (1 << 14) != 0,
+            seen: bits & (1 << 15) != 0,
+        }
+    }
+
+    fn pack(self) -> u64 {
+        self.pc as u64
+            | (self.tap as u64) << 6
+            | (self.running as u64) << 14
+            | (self.seen as u64) << 15
+    }
+}
+
+/// The global state: kernel taps and switch ports as bit sets of `vnet` numbers, and every VM's
+/// locals packed four to a word (hashing the state is on the explorer's hot path).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct State {
     kernel: u32,
     switch: u32,
     next: u8,
-    vms: [Vm; MAX_VMS],
+    vms: [u64; MAX_VMS / 4],
+}
+
+impl State {
+    fn vm(&self, i: usize) -> Vm {
+        Vm::unpack(self.vms[i / 4] >> (16 * (i % 4)))
+    }
+
+    fn set_vm(&mut self, i: usize, vm: Vm) {
+        let shift = 16 * (i % 4);
+        self.vms[i / 4] = (self.vms[i / 4] & !(0xffff << shift)) | vm.pack() << shift;
+    }
 }
 
 /// The model for one configuration.
@@ -92,7 +122,7 @@ impl TapChurn {
         if n == 0 || n > MAX_VMS {
             return Err(format!("N must be between 1 and {MAX_VMS}, got {n}"));
         }
-        if n * (c + 1) > 32 {
+        if n * (c + 1) > 32 || 3 * (c + 1) + 1 > 63 {
             return Err(format!(
                 "N·(C+1) must be at most 32 tap names, got {}",
                 n * (c + 1)
@@ -164,21 +194,29 @@ impl Model for TapChurn {
     }
 
     fn init_states(&self) -> Vec<State> {
-        let mut vms = [Vm::default(); MAX_VMS];
-        for vm in vms.iter_mut().take(self.n) {
-            vm.tap = NO_TAP;
-        }
-        vec![State {
+        let mut state = State {
             kernel: 0,
             switch: 0,
             next: 0,
-            vms,
-        }]
+            vms: [0; MAX_VMS / 4],
+        };
+        for i in 0..self.n {
+            state.set_vm(
+                i,
+                Vm {
+                    pc: 0,
+                    tap: NO_TAP,
+                    running: false,
+                    seen: false,
+                },
+            );
+        }
+        vec![state]
     }
 
     fn actions(&self, state: &State, out: &mut Vec<Step>) {
-        for (i, vm) in state.vms[..self.n].iter().enumerate() {
-            if let Some(&op) = self.program.get(vm.pc as usize) {
+        for i in 0..self.n {
+            if let Some(&op) = self.program.get(state.vm(i).pc as usize) {
                 out.push(Step { vm: i as u8, op });
             }
         }
@@ -186,7 +224,8 @@ impl Model for TapChurn {
 
     fn next_state(&self, state: &State, step: &Step) -> State {
         let mut s = *state;
-        let vm = &mut s.vms[step.vm as usize];
+        let mut unpacked = s.vm(step.vm as usize);
+        let vm = &mut unpacked;
         let op = step.op;
         vm.pc += 1;
         let bit = |tap: u8| if tap == NO_TAP { 0 } else { 1u32 << tap };
@@ -223,7 +262,12 @@ impl Model for TapChurn {
                 }
             }
         }
+        s.set_vm(step.vm as usize, unpacked);
         s
+    }
+
+    fn actor_of(&self, step: &Step) -> ActorId {
+        step.vm as ActorId
     }
 
     fn step_info(&self, step: &Step) -> StepInfo {
@@ -246,8 +290,8 @@ impl Model for TapChurn {
         vec![Property::at_end(
             "every VM's tap exists and is a port",
             |m: &Self, s: &State| {
-                s.vms[..m.n]
-                    .iter()
+                (0..m.n)
+                    .map(|i| s.vm(i))
                     .all(|vm| has(s.kernel, vm.tap) && has(s.switch, vm.tap))
             },
         )]
@@ -258,15 +302,15 @@ impl Model for TapChurn {
     }
 
     fn future_footprint(&self, state: &State, actor: ActorId) -> Footprint {
-        let pc = state.vms[actor as usize].pc as usize;
+        let pc = state.vm(actor as usize).pc as usize;
         self.program[pc.min(self.program.len())..]
             .iter()
             .fold(Footprint::NONE, |f, &op| f.union(self.footprint_of(op)))
     }
 
     fn outcome(&self, state: &State) -> Option<String> {
-        let connected = state.vms[..self.n]
-            .iter()
+        let connected = (0..self.n)
+            .map(|i| state.vm(i))
             .filter(|vm| has(state.kernel, vm.tap) && has(state.switch, vm.tap))
             .count();
         Some(format!("{connected} of {} connected", self.n))

@@ -15,7 +15,10 @@ struct Frame<M: Model> {
     state: M::State,
     key: u64,
     actions: Vec<M::Action>,
-    chosen: Vec<usize>,
+    /// The persistent set, when reduction chose a proper one; otherwise every action.
+    ample: Option<Vec<usize>>,
+    /// How many choices to take (0 for terminal states and states at the depth bound).
+    end: usize,
     next: usize,
     via: Option<M::Action>,
     last_actor: Option<ActorId>,
@@ -35,6 +38,7 @@ struct Dfs<'m, M: Model> {
     init: usize,
     outcome_paths: HashMap<String, (usize, u64, Path<M>)>,
     started: Instant,
+    spare: Vec<Vec<M::Action>>,
 }
 
 /// Runs the search.
@@ -55,6 +59,7 @@ pub(super) fn run<M: Model>(model: &M, options: &Options) -> Report<M> {
         init: 0,
         outcome_paths: HashMap::new(),
         started: Instant::now(),
+        spare: Vec::new(),
     };
     dfs.search();
     dfs.finish()
@@ -97,15 +102,18 @@ impl<M: Model> Dfs<'_, M> {
     /// Drives the stack until it is empty; false when a budget or the first violation stopped it.
     fn run_stack(&mut self) -> bool {
         while let Some(top) = self.stack.last_mut() {
-            if top.next >= top.chosen.len() {
+            if top.next >= top.end {
                 let done = self.stack.pop().expect("non-empty stack");
-                self.on_stack.remove(&done.key);
+                if self.track_stack() {
+                    self.on_stack.remove(&done.key);
+                }
+                self.spare.push(done.actions);
                 continue;
             }
-            let i = top.chosen[top.next];
+            let i = top.ample.as_ref().map_or(top.next, |a| a[top.next]);
             top.next += 1;
             let action = top.actions[i].clone();
-            let actor = self.model.step_info(&action).actor;
+            let actor = self.model.actor_of(&action);
             let Some(preemptions) = self.preemptions_after(actor) else {
                 continue;
             };
@@ -132,10 +140,7 @@ impl<M: Model> Dfs<'_, M> {
         let (Some(bound), Some(last)) = (self.options.max_preemptions, top.last_actor) else {
             return Some(top.preemptions);
         };
-        let last_enabled = top
-            .actions
-            .iter()
-            .any(|a| self.model.step_info(a).actor == last);
+        let last_enabled = top.actions.iter().any(|a| self.model.actor_of(a) == last);
         if last == actor || !last_enabled {
             return Some(top.preemptions);
         }
@@ -177,14 +182,18 @@ impl<M: Model> Dfs<'_, M> {
     ) {
         let depth = self.stack.len();
         self.report.max_depth = self.report.max_depth.max(depth);
-        let mut actions = Vec::new();
+        let mut actions = self.spare.pop().unwrap_or_default();
+        actions.clear();
         self.model.actions(&state, &mut actions);
-        self.on_stack.insert(key, depth);
+        if self.track_stack() {
+            self.on_stack.insert(key, depth);
+        }
         self.stack.push(Frame {
             state,
             key,
             actions,
-            chosen: Vec::new(),
+            ample: None,
+            end: 0,
             next: 0,
             via,
             last_actor,
@@ -201,8 +210,10 @@ impl<M: Model> Dfs<'_, M> {
         } else if self.options.max_depth.is_some_and(|max| depth >= max) {
             self.report.cut(Cut::Depth(depth));
         } else {
-            let chosen = self.select();
-            self.stack.last_mut().expect("just pushed").chosen = chosen;
+            let ample = self.select();
+            let top = self.stack.last_mut().expect("just pushed");
+            top.end = ample.as_ref().map_or(top.actions.len(), Vec::len);
+            top.ample = ample;
         }
         if self.findings.violations.len() > before
             || self.findings.violations.iter().any(|v| v.path.is_none())
@@ -219,27 +230,30 @@ impl<M: Model> Dfs<'_, M> {
         }
     }
 
-    fn select(&self) -> Vec<usize> {
+    /// The on-stack map is only needed for the reduction's cycle proviso.
+    fn track_stack(&self) -> bool {
+        self.reducer.is_some()
+    }
+
+    /// The proper persistent set to explore, or `None` for every action.
+    fn select(&self) -> Option<Vec<usize>> {
         let top = self.stack.last().expect("non-empty stack");
-        let all = || (0..top.actions.len()).collect();
-        let Some(reducer) = &self.reducer else {
-            return all();
-        };
+        let reducer = self.reducer.as_ref()?;
         match reducer.select(self.model, &top.state, &top.actions) {
-            Selection::All => all(),
+            Selection::All => None,
             Selection::Ample(ample) => {
                 // Stack proviso (Spin's C3): an ample step closing a cycle forces full expansion.
                 let closes = ample.iter().any(|&i| {
                     let a = &top.actions[i];
                     let next = self.canonical(self.model.next_state(&top.state, a));
-                    let actor = self.model.step_info(a).actor;
+                    let actor = self.model.actor_of(a);
                     let key = self.key(fingerprint(&next), Some(actor), top.preemptions);
                     self.on_stack.contains_key(&key)
                 });
                 if closes {
-                    all()
+                    None
                 } else {
-                    ample
+                    Some(ample)
                 }
             }
         }

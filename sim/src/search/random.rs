@@ -120,7 +120,7 @@ impl Pct {
         step: usize,
         rng: &mut ChaCha8Rng,
     ) -> M::Action {
-        let actor_of = |a: &M::Action| model.step_info(a).actor as usize;
+        let actor_of = |a: &M::Action| model.actor_of(a) as usize;
         let best = actions
             .iter()
             .map(|a| self.priority[actor_of(a)])

@@ -1,0 +1,589 @@
+//! The lifecycle model: libvirt's qemu driver (API threads, the per-domain event thread, the
+//! shared `qemu-event` worker, the fake-reboot thread), QEMU (QMP, main loop, signals,
+//! VSERPORT_CHANGE throttling), the guest with qemu-ga, and a process supervisor. Seeds 000
+//! (fakeReboot and repeated reboots), 001 (agentError across shutdown and start) and 002
+//! (SIGTERM to a supervised QEMU).
+//!
+//! Observations (per domain `D`): `D.state` (libvirt: running/paused/shutdown/shutoff, or
+//! `unmanaged`), `D.qemu` (prelaunch/running/shutdown/exited), `D.guest`
+//! (off/booting/up/powering-off/rebooting), `D.fs` (in-use/clean/dirty), `D.boots`,
+//! `D.resets` (REBOOT events libvirt emitted), `D.killed` (libvirt SIGTERMed QEMU after
+//! SHUTDOWN), `D.fake_reboot`, `D.agent_connected`, `D.agent_error`, `D.agent_available`
+//! (`qemuDomainAgentAvailable`), `D.acted` (none/acpi/agent-reboot/agent-powerdown) and
+//! `D.result` (REBOOT/SHUTDOWN/RUNNING/PAUSED, the seed-000 table's vocabulary).
+
+mod api;
+pub mod config;
+mod events;
+mod fake_reboot;
+mod guest;
+mod qemu;
+pub mod state;
+pub mod step;
+mod supervisor;
+mod worker;
+
+use crate::scenario::{ModelInfo, Obs, Observable, VariantAxis};
+use config::{AgentStart, Config, Fault, Mode, Op, WaitFor};
+use sim::{ActorId, Footprint, Model, Property, StepInfo};
+use state::*;
+use step::{Kind, Step};
+
+/// Actors per domain: event thread, QEMU, guest, fake-reboot thread.
+const PER_DOMAIN: usize = 4;
+const EVENT: usize = 0;
+const QEMU: usize = 1;
+const GUEST: usize = 2;
+const REBOOT: usize = 3;
+
+/// What an API thread does, with names resolved to indices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Call {
+    Reboot(Mode),
+    Shutdown(Mode),
+    Destroy,
+    Start,
+    Reset,
+    Wait(WaitFor),
+}
+
+/// The model of one scenario setup.
+pub struct Lifecycle {
+    config: Config,
+    programs: Vec<Vec<(Call, u8)>>,
+    supervised: Option<u8>,
+}
+
+impl Lifecycle {
+    /// Validates `config` and builds the model.
+    pub fn new(config: Config) -> Result<Self, String> {
+        if config.domains.is_empty() {
+            return Err("`domains` must name at least one domain".into());
+        }
+        let index = |name: &str| -> Result<u8, String> {
+            config
+                .domains
+                .iter()
+                .position(|d| d.name == name)
+                .map(|i| i as u8)
+                .ok_or_else(|| {
+                    let known: Vec<&str> = config.domains.iter().map(|d| d.name.as_str()).collect();
+                    format!("unknown domain `{name}`; domains are {}", known.join(", "))
+                })
+        };
+        let mut programs = Vec::new();
+        for t in &config.threads {
+            let mut program = Vec::new();
+            for op in &t.ops {
+                let (call, domain) = match op {
+                    Op::Reboot { domain, mode } => (Call::Reboot(*mode), domain),
+                    Op::Shutdown { domain, mode } => (Call::Shutdown(*mode), domain),
+                    Op::Destroy { domain } => (Call::Destroy, domain),
+                    Op::Start { domain } => (Call::Start, domain),
+                    Op::Reset { domain } => (Call::Reset, domain),
+                    Op::Wait { domain, until } => (Call::Wait(*until), domain),
+                };
+                let d = index(domain)?;
+                if !config.domains[d as usize].libvirt && !matches!(call, Call::Wait(_)) {
+                    return Err(format!(
+                        "thread `{}`: domain `{domain}` is not managed by libvirt (libvirt: false)",
+                        t.name
+                    ));
+                }
+                program.push((call, d));
+            }
+            programs.push(program);
+        }
+        let supervised = match &config.supervisor {
+            Some(s) => Some(index(&s.domain)?),
+            None => None,
+        };
+        if config.threads.len() + config.domains.len() * PER_DOMAIN + 2 > u16::MAX as usize {
+            return Err("too many actors".into());
+        }
+        Ok(Lifecycle {
+            config,
+            programs,
+            supervised,
+        })
+    }
+
+    /// What `vmrace list` says about this model.
+    pub fn info() -> ModelInfo {
+        ModelInfo {
+            name: "lifecycle",
+            summary: "libvirt qemu driver + QEMU + guest/qemu-ga + supervisor (seeds 000, 001, 002)",
+            axes: vec![
+                VariantAxis {
+                    key: "fake_reboot",
+                    values: vec![
+                        ("b0c144c5792", "both agent paths call qemuDomainSetFakeReboot(false) (upstream since 2015)"),
+                        ("revert-b0c144c5792", "the agent reboot path leaves fakeReboot alone (2018 proposal)"),
+                    ],
+                },
+                VariantAxis {
+                    key: "fake_reboot_clear",
+                    values: vec![
+                        ("on-reset", "qemuProcessHandleReset and the reboot thread clear fakeReboot (current code)"),
+                        ("before-thread", "qemuProcessShutdownOrReboot clears it before spawning the thread (libvirt <= 6.x)"),
+                    ],
+                },
+                VariantAxis {
+                    key: "agent_error",
+                    values: vec![
+                        ("pre-2.5", "only processSerialChangedEvent clears agentError, and only while priv->agent is set"),
+                        ("clear-on-eof", "qemuProcessHandleAgentEOF also clears it (2016 series, patch 1)"),
+                        ("clear-on-start", "qemuConnectAgent at start clears it (2016 series, patch 3)"),
+                    ],
+                },
+                VariantAxis {
+                    key: "qemu_sigterm",
+                    values: vec![
+                        ("sigterm-poweroff", "qemu_system_killed: SHUTDOWN host-signal and exit (QEMU today)"),
+                        ("sigterm-powerdown-with-timeout", "LP#1754656 proposal: ACPI powerdown, poweroff after a timeout"),
+                        ("sigterm-powerdown", "the proposal without a timeout"),
+                    ],
+                },
+            ],
+        }
+    }
+
+    fn domains(&self) -> usize {
+        self.config.domains.len()
+    }
+
+    fn worker_actor(&self) -> u16 {
+        (self.domains() * PER_DOMAIN) as u16
+    }
+
+    fn thread_actor(&self, t: usize) -> u16 {
+        self.worker_actor() + 1 + t as u16
+    }
+
+    fn supervisor_actor(&self) -> u16 {
+        self.thread_actor(self.programs.len())
+    }
+
+    fn domain_actor(&self, d: usize, role: usize) -> u16 {
+        (d * PER_DOMAIN + role) as u16
+    }
+
+    fn step(&self, actor: u16, kind: Kind) -> Step {
+        Step { actor, kind }
+    }
+}
+
+/// Sends a QMP command: `qemuMonitorSend` fails at once (no reply to wait for) when the
+/// monitor has already seen EOF.
+pub(crate) fn send_command(dom: &mut Domain, command: QmpCommand, from: u16) {
+    if dom.qemu.run != RunState::Exited {
+        dom.qemu.commands.push((command, from));
+    }
+}
+
+/// Emits a QMP event to libvirt's monitor (if libvirt manages the domain and its event thread
+/// is alive).
+pub(crate) fn emit(dom: &mut Domain, managed: bool, event: QmpEvent) {
+    if managed && dom.libvirt.state != DomState::Shutoff {
+        dom.libvirt.monitor.push(event);
+    }
+}
+
+/// The guest side of the agent port opens or closes: QEMU's `set_guest_connected`, with the
+/// monitor's one-per-second throttle on VSERPORT_CHANGE (measured: coalesced, lost on exit).
+pub(crate) fn port_change(dom: &mut Domain, managed: bool, open: bool) {
+    if dom.qemu.port_open == open {
+        return;
+    }
+    dom.qemu.port_open = open;
+    if dom.qemu.throttled {
+        dom.qemu.throttle_pending = Some(open);
+    } else {
+        dom.qemu.throttled = true;
+        emit(dom, managed, QmpEvent::VserportChange { open });
+    }
+}
+
+/// QEMU exits: the guest dies where it stands (its file system dirty unless synced), pending
+/// throttled events are lost, and libvirt sees EOF on the monitor and agent sockets.
+pub(crate) fn qemu_exit(dom: &mut Domain, managed: bool) {
+    dom.qemu.run = RunState::Exited;
+    dom.qemu.commands.clear();
+    dom.qemu.reset_requested = false;
+    dom.qemu.shutdown_requested = false;
+    dom.qemu.guest_reset_requested = false;
+    dom.qemu.sigterm = false;
+    dom.qemu.sigterm_timer = false;
+    dom.qemu.port_open = false;
+    dom.qemu.throttled = false;
+    dom.qemu.throttle_pending = None;
+    if dom.guest.fs == Fs::InUse {
+        dom.guest.fs = Fs::Dirty;
+    }
+    dom.guest.power = GuestPower::Off;
+    dom.guest.ga_running = false;
+    dom.guest.button = false;
+    if managed && dom.libvirt.state != DomState::Shutoff {
+        dom.libvirt.monitor.push(QmpEvent::MonitorEof);
+        if dom.libvirt.agent {
+            dom.libvirt.agent_io.push(AgentIo::Eof);
+        }
+    }
+}
+
+impl Model for Lifecycle {
+    type State = State;
+    type Action = Step;
+
+    fn name(&self) -> String {
+        "lifecycle".into()
+    }
+
+    fn version(&self) -> u32 {
+        1
+    }
+
+    fn actors(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        for d in &self.config.domains {
+            for role in ["event", "qemu", "guest", "reboot"] {
+                names.push(format!("{role}-{}", d.name));
+            }
+        }
+        names.push("qemu-event".into());
+        names.extend(self.config.threads.iter().map(|t| t.name.clone()));
+        if self.supervised.is_some() {
+            names.push("supervisor".into());
+        }
+        names
+    }
+
+    fn init_states(&self) -> Vec<State> {
+        let domains = self
+            .config
+            .domains
+            .iter()
+            .map(|c| {
+                let agent = c.agent == AgentStart::Connected;
+                let channel = c.agent != AgentStart::None;
+                let mut dom = Domain {
+                    libvirt: Libvirt {
+                        state: if c.libvirt {
+                            DomState::Running
+                        } else {
+                            DomState::Shutoff
+                        },
+                        fake_reboot: false,
+                        paused_shutdown: false,
+                        agent: agent && c.libvirt,
+                        agent_error: false,
+                        being_destroyed: false,
+                        job: None,
+                        agent_job: None,
+                        channel_connected: agent && c.libvirt,
+                        await_event: None,
+                        agent_closed: false,
+                        monitor: Vec::new(),
+                        agent_io: Vec::new(),
+                        killed: false,
+                        reboots: 0,
+                    },
+                    qemu: Qemu {
+                        run: RunState::Running,
+                        instance: 1,
+                        commands: Vec::new(),
+                        reset_requested: false,
+                        shutdown_requested: false,
+                        guest_reset_requested: false,
+                        sigterm: false,
+                        sigterm_timer: false,
+                        port_open: agent,
+                        throttled: false,
+                        throttle_pending: None,
+                    },
+                    guest: Guest {
+                        power: if channel && !agent {
+                            GuestPower::Booting
+                        } else {
+                            GuestPower::Up
+                        },
+                        initial_boot: channel && !agent,
+                        button: false,
+                        inbox: Vec::new(),
+                        ga_running: agent,
+                        acted: None,
+                        first_request: None,
+                        taken: 0,
+                        fs: Fs::InUse,
+                        boots: 0,
+                    },
+                    fake_reboot_thread: None,
+                };
+                if c.faults.contains(&Fault::AgentError) && c.libvirt {
+                    dom.libvirt.agent_io.push(AgentIo::Error);
+                }
+                dom
+            })
+            .collect();
+        vec![State {
+            domains,
+            worker: Vec::new(),
+            threads: self
+                .programs
+                .iter()
+                .map(|_| ApiThread {
+                    op: 0,
+                    pc: ApiPc::Entry,
+                })
+                .collect(),
+            supervisor: self.supervised.map(|_| SupervisorPc::Stop),
+        }]
+    }
+
+    fn actions(&self, state: &State, out: &mut Vec<Step>) {
+        let start = out.len();
+        for t in 0..self.programs.len() {
+            api::enabled(self, state, t, out);
+        }
+        for d in 0..self.domains() {
+            events::enabled(self, state, d, out);
+            qemu::enabled(self, state, d, out);
+            guest::enabled(self, state, d, out);
+            fake_reboot::enabled(self, state, d, out);
+        }
+        worker::enabled(self, state, out);
+        supervisor::enabled(self, state, out);
+        if out.len() == start {
+            // Timers fire only when nothing else can happen (Spin's `timeout`).
+            for t in 0..self.programs.len() {
+                api::timeouts(self, state, t, out);
+            }
+            for d in 0..self.domains() {
+                qemu::timeouts(self, state, d, out);
+            }
+            supervisor::timeouts(self, state, out);
+        }
+    }
+
+    fn next_state(&self, state: &State, step: &Step) -> State {
+        let mut s = state.clone();
+        let actor = step.actor as usize;
+        if actor < self.domains() * PER_DOMAIN {
+            let d = actor / PER_DOMAIN;
+            match actor % PER_DOMAIN {
+                EVENT => events::apply(self, &mut s, d, &step.kind),
+                QEMU => qemu::apply(self, &mut s, d, &step.kind),
+                GUEST => guest::apply(self, &mut s, d, &step.kind),
+                _ => fake_reboot::apply(self, &mut s, d, &step.kind),
+            }
+        } else if step.actor == self.worker_actor() {
+            worker::apply(&mut s, &step.kind);
+        } else if self.supervised.is_some() && step.actor == self.supervisor_actor() {
+            supervisor::apply(self, &mut s, &step.kind);
+        } else {
+            let t = (step.actor - self.thread_actor(0)) as usize;
+            api::apply(self, &mut s, t, &step.kind);
+        }
+        s
+    }
+
+    fn step_info(&self, step: &Step) -> StepInfo {
+        let (label, upstream) = label(step);
+        StepInfo {
+            actor: step.actor as ActorId,
+            label: label.to_string(),
+            upstream: Some(upstream.to_string()),
+        }
+    }
+
+    fn actor_of(&self, step: &Step) -> ActorId {
+        step.actor as ActorId
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        Vec::new()
+    }
+
+    fn footprint(&self, _state: &State, step: &Step) -> Footprint {
+        if step.kind.is_timeout() {
+            return Footprint::ALL;
+        }
+        self.actor_footprint(step.actor)
+    }
+
+    fn future_footprint(&self, _state: &State, actor: ActorId) -> Footprint {
+        self.actor_footprint(actor)
+    }
+
+    fn is_done(&self, state: &State) -> bool {
+        state
+            .threads
+            .iter()
+            .zip(&self.programs)
+            .all(|(t, p)| t.op as usize >= p.len())
+            && match (state.supervisor, self.supervised) {
+                (Some(SupervisorPc::Waiting), Some(d)) => {
+                    state.domains[d as usize].qemu.run == RunState::Exited
+                }
+                (Some(pc), _) => pc == SupervisorPc::Done,
+                (None, _) => true,
+            }
+    }
+}
+
+impl Lifecycle {
+    /// Shared objects: each domain's libvirt object, QEMU and guest, and the worker FIFO. Steps
+    /// of one domain touch its three objects (the coarse choice is sound; it only keeps
+    /// reduction to independence between domains).
+    fn actor_footprint(&self, actor: u16) -> Footprint {
+        let domain_objects = |d: usize| {
+            let base = (1 + 3 * d) as u8;
+            Footprint::NONE.write(base).write(base + 1).write(base + 2)
+        };
+        let actor = actor as usize;
+        if actor < self.domains() * PER_DOMAIN {
+            return domain_objects(actor / PER_DOMAIN).write(0);
+        }
+        if actor as u16 == self.worker_actor() {
+            return (0..self.domains())
+                .fold(Footprint::NONE.write(0), |f, d| f.union(domain_objects(d)));
+        }
+        if self.supervised.is_some() && actor as u16 == self.supervisor_actor() {
+            return domain_objects(self.supervised.unwrap_or(0) as usize);
+        }
+        let t = actor - self.thread_actor(0) as usize;
+        self.programs[t]
+            .iter()
+            .fold(Footprint::NONE.write(0), |f, &(_, d)| {
+                f.union(domain_objects(d as usize))
+            })
+    }
+}
+
+/// A step's short label and the upstream function it stands for.
+fn label(step: &Step) -> (&'static str, &'static str) {
+    match &step.kind {
+        Kind::ApiEntry => ("api entry", "qemuDomainReboot / qemuDomainShutdownFlags"),
+        Kind::AgentShutdownSend => (
+            "agent: set fakeReboot, guest-shutdown",
+            "qemuDomainRebootAgent / qemuDomainShutdownFlagsAgent",
+        ),
+        Kind::AgentShutdownReturn => ("agent call returns", "qemuAgentShutdown"),
+        Kind::AgentShutdownTimeout => ("agent call times out", "qemuAgentSend"),
+        Kind::MonitorSend => (
+            "monitor: set fakeReboot, QMP",
+            "qemuDomainRebootMonitor / qemuDomainShutdownFlagsMonitor / qemuDomainReset",
+        ),
+        Kind::MonitorReturn => ("QMP reply, end job", "qemuDomainObjExitMonitor"),
+        Kind::DestroyBegin => ("destroy: kill", "qemuProcessBeginStopJob"),
+        Kind::DestroyStop => ("destroy: stop", "qemuProcessStop"),
+        Kind::StartLaunch => ("start: launch -S", "qemuProcessStart"),
+        Kind::StartCpus => ("start: cont", "qemuProcessStartCPUs"),
+        Kind::WaitDone => ("wait", "(user)"),
+        Kind::MonitorEvent(e) => match e {
+            QmpEvent::Shutdown { .. } => ("SHUTDOWN", "qemuProcessHandleShutdown"),
+            QmpEvent::Reset { .. } => ("RESET", "qemuProcessHandleReset"),
+            QmpEvent::Stop => ("STOP", "qemuProcessHandleStop"),
+            QmpEvent::Resume => ("RESUME", "qemuProcessHandleResume"),
+            QmpEvent::VserportChange { .. } => {
+                ("VSERPORT_CHANGE", "qemuProcessHandleSerialChanged")
+            }
+            QmpEvent::MonitorEof => ("monitor EOF", "qemuProcessHandleMonitorEOF"),
+        },
+        Kind::AgentEvent(AgentIo::Eof) => ("agent EOF", "qemuProcessHandleAgentEOF"),
+        Kind::AgentEvent(AgentIo::Error) => ("agent error", "qemuProcessHandleAgentError"),
+        Kind::WorkerNotifyClose => ("notify agent close", "qemuAgentNotifyClose"),
+        Kind::WorkerRun => ("worker job", "qemuProcessEventHandler"),
+        Kind::FakeRebootReset => ("fake reboot: system_reset", "qemuProcessFakeReboot"),
+        Kind::FakeRebootCont => ("fake reboot: cont", "qemuProcessStartCPUs"),
+        Kind::FakeRebootDone => ("fake reboot: done", "qemuProcessFakeReboot"),
+        Kind::Qmp(QmpCommand::SystemPowerdown) => ("system_powerdown", "qmp_system_powerdown"),
+        Kind::Qmp(QmpCommand::SystemReset) => ("system_reset", "qmp_system_reset"),
+        Kind::Qmp(QmpCommand::Cont) => ("cont", "qmp_cont"),
+        Kind::SystemReset => ("reset", "qemu_system_reset"),
+        Kind::SystemShutdown => ("shutdown", "qemu_system_shutdown"),
+        Kind::Sigterm => ("SIGTERM", "qemu_system_killed"),
+        Kind::SigtermTimeout => ("powerdown timeout", "qemu_system_killed (proposal)"),
+        Kind::ThrottleExpire => ("throttle window ends", "monitor_qapi_event_handler"),
+        Kind::GuestBoot => ("boot, qemu-ga starts", "guest init"),
+        Kind::PowerButton => ("power button", "guest acpi button handler"),
+        Kind::GaShutdown => ("qemu-ga guest-shutdown", "qmp_guest_shutdown"),
+        Kind::StopServices => ("stop qemu-ga", "guest shutdown sequence"),
+        Kind::GuestHalt => ("sync, halt", "kernel_power_off / kernel_restart"),
+        Kind::SupervisorTerm => ("SIGTERM", "supervisor stop"),
+        Kind::SupervisorKill => ("SIGKILL after timeout", "supervisor stop timeout"),
+    }
+}
+
+impl Observable for Lifecycle {
+    fn observe(&self, state: &State) -> Vec<(String, Obs)> {
+        let mut out = Vec::new();
+        for (c, dom) in self.config.domains.iter().zip(&state.domains) {
+            let n = &c.name;
+            let s = |v: &str| Obs::Str(v.to_string());
+            let lv = &dom.libvirt;
+            let dom_state = if !c.libvirt {
+                "unmanaged"
+            } else {
+                match lv.state {
+                    DomState::Running => "running",
+                    DomState::Paused => "paused",
+                    DomState::Shutdown => "shutdown",
+                    DomState::Shutoff => "shutoff",
+                }
+            };
+            let result = if c.libvirt {
+                match lv.state {
+                    DomState::Shutoff | DomState::Shutdown => "SHUTDOWN",
+                    DomState::Running if dom.guest.boots > 0 => "REBOOT",
+                    DomState::Running => "RUNNING",
+                    DomState::Paused => "PAUSED",
+                }
+            } else if dom.qemu.run == RunState::Exited {
+                "SHUTDOWN"
+            } else {
+                "RUNNING"
+            };
+            let available =
+                c.libvirt && lv.state == DomState::Running && !lv.agent_error && lv.agent;
+            let json = |v: &dyn Named| v.name();
+            out.push((format!("{n}.state"), s(dom_state)));
+            out.push((format!("{n}.qemu"), s(json(&dom.qemu.run))));
+            out.push((format!("{n}.guest"), s(json(&dom.guest.power))));
+            out.push((format!("{n}.fs"), s(json(&dom.guest.fs))));
+            out.push((format!("{n}.boots"), Obs::Int(dom.guest.boots as i64)));
+            out.push((format!("{n}.resets"), Obs::Int(lv.reboots as i64)));
+            out.push((format!("{n}.killed"), Obs::Bool(lv.killed)));
+            out.push((format!("{n}.fake_reboot"), Obs::Bool(lv.fake_reboot)));
+            out.push((format!("{n}.agent_connected"), Obs::Bool(lv.agent)));
+            out.push((format!("{n}.agent_error"), Obs::Bool(lv.agent_error)));
+            out.push((format!("{n}.agent_available"), Obs::Bool(available)));
+            out.push((
+                format!("{n}.acted"),
+                s(dom.guest.acted.as_ref().map_or("none", |a| json(a))),
+            ));
+            out.push((format!("{n}.result"), s(result)));
+        }
+        out
+    }
+}
+
+/// The kebab-case name of a unit enum value, as observations print it.
+trait Named {
+    fn name(&self) -> &'static str;
+}
+
+macro_rules! names {
+    ($t:ty { $($v:ident => $s:literal),* $(,)? }) => {
+        impl Named for $t {
+            fn name(&self) -> &'static str {
+                match self { $(<$t>::$v => $s),* }
+            }
+        }
+    };
+}
+
+names!(RunState { Prelaunch => "prelaunch", Running => "running", Shutdown => "shutdown", Exited => "exited" });
+names!(GuestPower { Off => "off", Booting => "booting", Up => "up", PoweringOff => "powering-off", Rebooting => "rebooting" });
+names!(Fs { InUse => "in-use", Clean => "clean", Dirty => "dirty" });
+names!(Acted { Acpi => "acpi", AgentReboot => "agent-reboot", AgentPowerdown => "agent-powerdown" });

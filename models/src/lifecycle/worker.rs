@@ -1,0 +1,102 @@
+//! The single `qemu-event` worker thread shared by every domain (`driver->workerPool`, FIFO),
+//! running `processSerialChangedEvent` and `processMonitorEOFEvent`, and `qemuProcessStop`.
+
+use super::state::*;
+use super::step::{Kind, Step};
+use super::{qemu_exit, Lifecycle};
+
+/// The worker's possible step: the head job, or the head's early `qemuAgentNotifyClose`.
+pub(super) fn enabled(m: &Lifecycle, s: &State, out: &mut Vec<Step>) {
+    let Some(&job) = s.worker.first() else {
+        return;
+    };
+    let me = m.worker_actor();
+    if let WorkerJob::SerialChanged {
+        connected: false,
+        notified: false,
+        ..
+    } = job
+    {
+        // processSerialChangedEvent wakes agent waiters before it waits for the job.
+        out.push(m.step(me, Kind::WorkerNotifyClose));
+        return;
+    }
+    let d = match job {
+        WorkerJob::SerialChanged { domain, .. } | WorkerJob::MonitorEof { domain } => domain,
+    };
+    if s.domains[d as usize].libvirt.job.is_none() {
+        out.push(m.step(me, Kind::WorkerRun));
+    }
+}
+
+/// Applies a worker step.
+pub(super) fn apply(s: &mut State, kind: &Kind) {
+    match kind {
+        Kind::WorkerNotifyClose => {
+            if let Some(WorkerJob::SerialChanged {
+                domain, notified, ..
+            }) = s.worker.first_mut()
+            {
+                *notified = true;
+                let lv = &mut s.domains[*domain as usize].libvirt;
+                if lv.state != DomState::Shutoff && lv.agent {
+                    lv.agent_closed = true; // qemuAgentNotifyClose
+                }
+            }
+        }
+        Kind::WorkerRun => match s.worker.remove(0) {
+            WorkerJob::SerialChanged {
+                domain, connected, ..
+            } => serial_changed(s, domain as usize, connected),
+            WorkerJob::MonitorEof { domain } => {
+                // processMonitorEOFEvent → qemuProcessBeginStopJob → qemuProcessStop
+                let dom = &mut s.domains[domain as usize];
+                if dom.libvirt.state != DomState::Shutoff {
+                    process_stop(dom);
+                }
+            }
+        },
+        other => unreachable!("not a worker step: {other:?}"),
+    }
+}
+
+/// `processSerialChangedEvent` (the 2016 code for the disconnect branch: agentError is cleared
+/// only when an agent is still set).
+fn serial_changed(s: &mut State, d: usize, connected: bool) {
+    let dom = &mut s.domains[d];
+    let lv = &mut dom.libvirt;
+    if lv.state == DomState::Shutoff {
+        return;
+    }
+    lv.channel_connected = connected;
+    if connected {
+        // qemuConnectAgent (it leaves agentError alone)
+        if !lv.agent && dom.qemu.run != RunState::Exited {
+            lv.agent = true;
+        }
+    } else if lv.agent {
+        // qemuAgentClose unregisters the watch: undelivered agent I/O is gone with it.
+        lv.agent = false;
+        lv.agent_io.clear();
+        lv.agent_error = false;
+    }
+}
+
+/// `qemuProcessStop` (FACTS §3.1 order): close the agent (the 2016 code leaves agentError),
+/// close the monitor, stop the event thread, kill QEMU for sure, mark the domain shut off.
+pub(super) fn process_stop(dom: &mut Domain) {
+    let lv = &mut dom.libvirt;
+    if lv.agent {
+        lv.agent_closed = true;
+    }
+    lv.agent = false;
+    lv.monitor.clear();
+    lv.agent_io.clear();
+    lv.channel_connected = false;
+    lv.paused_shutdown = false;
+    lv.being_destroyed = false;
+    lv.state = DomState::Shutoff;
+    if dom.qemu.run != RunState::Exited {
+        qemu_exit(dom, false); // the event thread is gone: no EOF is dispatched
+    }
+}

@@ -1,0 +1,53 @@
+//! What every scenario-driven model offers beyond [`sim::Model`]: named observations of a state
+//! (the vocabulary of a scenario's properties and outcomes) and a description of its variants.
+
+use serde::Serialize;
+
+/// The value of one observation.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(untagged)]
+pub enum Obs {
+    /// A flag, e.g. `B.connected`.
+    Bool(bool),
+    /// A count, e.g. `A.resets`.
+    Int(i64),
+    /// A named state, e.g. `A.state = "shutoff"`.
+    Str(String),
+}
+
+impl std::fmt::Display for Obs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Obs::Bool(b) => write!(f, "{b}"),
+            Obs::Int(i) => write!(f, "{i}"),
+            Obs::Str(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+/// A model whose states can be observed by name.
+pub trait Observable: sim::Model {
+    /// Every observation of `state`, in a fixed order. Names are dotted, starting with the
+    /// domain or component they describe (`A.state`, `A.fs`, `net.ports`).
+    fn observe(&self, state: &Self::State) -> Vec<(String, Obs)>;
+}
+
+/// One axis along which a model varies (a patch, a version), with the values it takes.
+#[derive(Clone, Debug, Serialize)]
+pub struct VariantAxis {
+    /// The setup key that selects it, e.g. `fake_reboot`.
+    pub key: &'static str,
+    /// Each value and the upstream code state it stands for.
+    pub values: Vec<(&'static str, &'static str)>,
+}
+
+/// What `vmrace list` shows about a model.
+#[derive(Clone, Debug, Serialize)]
+pub struct ModelInfo {
+    /// The name scenarios use in `model:`.
+    pub name: &'static str,
+    /// One line on what it models.
+    pub summary: &'static str,
+    /// Its variant axes.
+    pub axes: Vec<VariantAxis>,
+}

@@ -1,0 +1,45 @@
+//! `vmrace bench`: runs benchmark configurations and prints JSON lines or a table.
+
+use crate::bench;
+use crate::error::{CliError, CliResult, EXIT_DRIFT, EXIT_OK};
+use sim::Reduction;
+
+/// Runs the configuration given, or the default suite; exit 1 if a count differs from the
+/// reference.
+pub fn run(
+    model: Option<String>,
+    params: Option<String>,
+    reduction: Reduction,
+    jobs: usize,
+    json: bool,
+) -> CliResult {
+    if jobs == 0 {
+        return Err(CliError::bad_input("--jobs must be at least 1"));
+    }
+    let configs = match (model, params) {
+        (Some(model), Some(params)) => vec![bench::Config {
+            model,
+            params,
+            reduction,
+            jobs,
+        }],
+        _ => bench::default_suite(jobs),
+    };
+    let mut rows = Vec::new();
+    let mut mismatch = false;
+    for config in &configs {
+        let m = bench::run(config)?;
+        mismatch |= m.reference_match == Some(false);
+        if json {
+            println!("{}", serde_json::to_string(&m).expect("JSON"));
+        } else {
+            eprint!(".");
+        }
+        rows.push(m);
+    }
+    if !json {
+        eprintln!();
+        print!("{}", bench::table(&rows));
+    }
+    Ok(if mismatch { EXIT_DRIFT } else { EXIT_OK })
+}

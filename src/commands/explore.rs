@@ -1,0 +1,67 @@
+//! `vmrace explore`: every distinct outcome of a scenario, each with a witness trace, and every
+//! violation with its counterexample.
+
+use crate::error::{CliError, CliResult, EXIT_OK};
+use crate::progress::Progress;
+use crate::scenario::Scenario;
+use crate::story::story;
+use std::path::Path;
+
+/// Explores the scenario's variants (all, or the one named) and prints what happens.
+pub fn run(path: &Path, variant: Option<&str>, case: Option<&str>, jobs: usize) -> CliResult {
+    let scenario = Scenario::load(path)?;
+    let all = scenario.jobs()?;
+    let selected: Vec<_> = all
+        .iter()
+        .filter(|j| variant.is_none_or(|v| j.variant == v))
+        .filter(|j| case.is_none_or(|c| j.case.as_deref() == Some(c)))
+        .collect();
+    if selected.is_empty() {
+        return Err(CliError::bad_input(format!(
+            "{}: no variant/case matches (variants: {}; cases: {})",
+            path.display(),
+            unique(all.iter().map(|j| j.variant.clone())),
+            unique(all.iter().filter_map(|j| j.case.clone()))
+        )));
+    }
+    println!("{} — {}", scenario.name, scenario.file.title);
+    for job in selected {
+        let progress = Progress::start(&format!("{} {}", scenario.name, job.variant));
+        let run = scenario.run(job, jobs)?;
+        progress.finish();
+        let head = match &job.case {
+            Some(c) => format!("case `{c}`, variant `{}`", job.variant),
+            None => format!("variant `{}`", job.variant),
+        };
+        println!(
+            "\n== {head}: {} states, {}{}",
+            run.states,
+            if run.complete { "exhaustive" } else { "cut: " },
+            run.cuts.join(", ")
+        );
+        for o in &run.outcomes {
+            println!(
+                "\noutcome `{}` ({} terminal states); shortest witness:",
+                o.name, o.count
+            );
+            print!("{}", story(&o.trace));
+        }
+        for b in &run.broken {
+            println!("\nviolated `{}` ({:?}):", b.property, b.kind);
+            if let Some(m) = &b.means {
+                println!("  {m}");
+            }
+            print!("{}", story(&b.trace));
+        }
+        if run.broken.is_empty() {
+            println!("\nno property violated");
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+fn unique(names: impl Iterator<Item = String>) -> String {
+    let mut v: Vec<String> = names.collect();
+    v.dedup();
+    v.join(", ")
+}

@@ -1,0 +1,7 @@
+//! One module per subcommand; each takes its parsed arguments and returns an exit code.
+
+pub mod bench;
+pub mod check;
+pub mod explore;
+pub mod list;
+pub mod replay;

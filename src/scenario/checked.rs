@@ -1,0 +1,184 @@
+//! A scenario model: a model plus the scenario's properties (expressions over observations)
+//! and its outcome function (the values of the observed names).
+
+use evalexpr::{
+    build_operator_tree, ContextWithMutableVariables, DefaultNumericTypes, HashMapContext, Node,
+    Value,
+};
+use models::scenario::{Obs, Observable};
+use sim::{ActorId, Footprint, Model, Property, PropertyKind, StepInfo};
+
+/// One compiled property.
+pub struct CompiledProperty {
+    /// Name.
+    pub name: String,
+    /// Kind.
+    pub kind: PropertyKind,
+    /// The expression as written.
+    pub expr: String,
+    /// Plain-words meaning, for reports.
+    pub means: Option<String>,
+    tree: Node<DefaultNumericTypes>,
+}
+
+/// The model a scenario checks.
+pub struct Checked<M> {
+    /// The underlying model.
+    pub inner: M,
+    /// Properties.
+    pub props: Vec<CompiledProperty>,
+    /// Observations naming an outcome.
+    pub observe: Vec<String>,
+}
+
+fn context(obs: Vec<(String, Obs)>) -> HashMapContext<DefaultNumericTypes> {
+    let mut ctx = HashMapContext::new();
+    for (name, value) in obs {
+        let v = match value {
+            Obs::Bool(b) => Value::Boolean(b),
+            Obs::Int(i) => Value::Int(i),
+            Obs::Str(s) => Value::String(s),
+        };
+        ctx.set_value(name, v)
+            .expect("observation names are identifiers");
+    }
+    ctx
+}
+
+impl<M: Observable> Checked<M> {
+    /// Compiles `(name, kind, expr, means)` properties and checks every expression and observed
+    /// name against the initial state, so that typos fail at load time.
+    pub fn new(
+        inner: M,
+        props: Vec<(String, PropertyKind, String, Option<String>)>,
+        observe: Vec<String>,
+    ) -> Result<Self, String> {
+        let init = inner
+            .init_states()
+            .into_iter()
+            .next()
+            .ok_or("the model has no initial state")?;
+        let names: Vec<String> = inner.observe(&init).into_iter().map(|(n, _)| n).collect();
+        let unknown = |n: &str| {
+            let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+            let hint = crate::scenario::file::suggest(n, &refs)
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            format!(
+                "unknown observation `{n}`{hint}; this setup observes: {}",
+                names.join(", ")
+            )
+        };
+        for o in &observe {
+            if !names.contains(o) {
+                return Err(format!("observe: {}", unknown(o)));
+            }
+        }
+        let mut compiled = Vec::new();
+        for (name, kind, expr, means) in props {
+            let tree = build_operator_tree::<DefaultNumericTypes>(&expr)
+                .map_err(|e| format!("property `{name}`: cannot parse `{expr}`: {e}"))?;
+            for var in tree.iter_variable_identifiers() {
+                if !names.iter().any(|n| n == var) {
+                    return Err(format!("property `{name}`: {}", unknown(var)));
+                }
+            }
+            tree.eval_boolean_with_context(&context(inner.observe(&init)))
+                .map_err(|e| {
+                    format!("property `{name}`: `{expr}` is not a boolean expression here: {e}")
+                })?;
+            compiled.push(CompiledProperty {
+                name,
+                kind,
+                expr,
+                means,
+                tree,
+            });
+        }
+        Ok(Checked {
+            inner,
+            props: compiled,
+            observe,
+        })
+    }
+
+    fn holds(&self, i: usize, state: &M::State) -> bool {
+        self.props[i]
+            .tree
+            .eval_boolean_with_context(&context(self.inner.observe(state)))
+            .unwrap_or(false)
+    }
+
+    /// The outcome name of a state: `name=value` for each observed name.
+    pub fn outcome_of(&self, state: &M::State) -> String {
+        let obs = self.inner.observe(state);
+        self.observe
+            .iter()
+            .map(|k| {
+                let v = obs.iter().find(|(n, _)| n == k).map(|(_, v)| v.to_string());
+                format!("{k}={}", v.unwrap_or_default())
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+impl<M: Observable> Model for Checked<M> {
+    type State = M::State;
+    type Action = M::Action;
+
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+    fn version(&self) -> u32 {
+        self.inner.version()
+    }
+    fn actors(&self) -> Vec<String> {
+        self.inner.actors()
+    }
+    fn init_states(&self) -> Vec<Self::State> {
+        self.inner.init_states()
+    }
+    fn actions(&self, state: &Self::State, out: &mut Vec<Self::Action>) {
+        self.inner.actions(state, out)
+    }
+    fn next_state(&self, state: &Self::State, action: &Self::Action) -> Self::State {
+        self.inner.next_state(state, action)
+    }
+    fn step_info(&self, action: &Self::Action) -> StepInfo {
+        self.inner.step_info(action)
+    }
+    fn actor_of(&self, action: &Self::Action) -> ActorId {
+        self.inner.actor_of(action)
+    }
+    fn properties(&self) -> Vec<Property<Self>> {
+        (0..self.props.len())
+            .map(|i| {
+                let p = &self.props[i];
+                let f = move |m: &Self, s: &M::State| m.holds(i, s);
+                let prop = match p.kind {
+                    PropertyKind::Always => Property::always(&p.name, f),
+                    PropertyKind::AtEnd => Property::at_end(&p.name, f),
+                    PropertyKind::Sometimes => Property::sometimes(&p.name, f),
+                    PropertyKind::Eventually => Property::eventually(&p.name, f),
+                };
+                prop.reading(Footprint::ALL)
+            })
+            .collect()
+    }
+    fn footprint(&self, state: &Self::State, action: &Self::Action) -> Footprint {
+        self.inner.footprint(state, action)
+    }
+    fn future_footprint(&self, state: &Self::State, actor: ActorId) -> Footprint {
+        self.inner.future_footprint(state, actor)
+    }
+    fn is_done(&self, state: &Self::State) -> bool {
+        self.inner.is_done(state)
+    }
+    fn outcome(&self, state: &Self::State) -> Option<String> {
+        (!self.observe.is_empty()).then(|| self.outcome_of(state))
+    }
+    fn canonical(&self, state: &Self::State) -> Option<Self::State> {
+        self.inner.canonical(state)
+    }
+}

@@ -1,0 +1,458 @@
+//! Scenarios: YAML files that set up a model, name its variants (and matrix cases), state
+//! properties over observations, and say which verdict each variant must get.
+
+pub mod checked;
+pub mod file;
+pub mod merge;
+pub mod run;
+
+use crate::error::CliError;
+use checked::Checked;
+use file::ScenarioFile;
+use models::lifecycle::Lifecycle;
+use models::migration::Migration;
+use models::network::Network;
+use models::scenario::{ModelInfo, Observable};
+use run::Run;
+use serde_yaml_ng::Value;
+use sim::{PropertyKind, ReplayError, Trace};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// What a scenario expects of one variant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Expected {
+    /// Every property holds, under exhaustive search.
+    Holds,
+    /// Some property is violated.
+    Violated,
+    /// Exactly these outcomes are reachable.
+    Outcomes(BTreeSet<String>),
+}
+
+impl std::fmt::Display for Expected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Expected::Holds => write!(f, "holds"),
+            Expected::Violated => write!(f, "violated"),
+            Expected::Outcomes(o) => {
+                write!(
+                    f,
+                    "{{{}}}",
+                    o.iter().cloned().collect::<Vec<_>>().join(" | ")
+                )
+            }
+        }
+    }
+}
+
+/// The models scenarios can name.
+pub fn models() -> Vec<ModelInfo> {
+    vec![
+        Lifecycle::info(),
+        models::network::info(),
+        models::migration::info(),
+    ]
+}
+
+/// A loaded scenario file.
+pub struct Scenario {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// Its name (`name:` or the file stem).
+    pub name: String,
+    /// The parsed file.
+    pub file: ScenarioFile,
+}
+
+/// One unit of work: a case (for matrix scenarios) and a variant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Job {
+    /// Matrix case.
+    pub case: Option<String>,
+    /// Variant.
+    pub variant: String,
+    /// Expected verdict.
+    pub expected: Expected,
+}
+
+impl Scenario {
+    /// Loads and validates a scenario: every case × variant must have an expectation and build.
+    pub fn load(path: &Path) -> Result<Scenario, CliError> {
+        let file = file::load(path)?;
+        let name = file.name.clone().unwrap_or_else(|| {
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        });
+        let scenario = Scenario {
+            path: path.to_path_buf(),
+            name,
+            file,
+        };
+        if !models().iter().any(|m| m.name == scenario.file.model) {
+            let names: Vec<&str> = models().iter().map(|m| m.name).collect();
+            let hint = file::suggest(&scenario.file.model, &names)
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            return Err(scenario.error(format!(
+                "model: unknown model `{}`{hint}; models are {}",
+                scenario.file.model,
+                names.join(", ")
+            )));
+        }
+        for job in scenario.jobs()? {
+            scenario.check_builds(&job)?;
+        }
+        Ok(scenario)
+    }
+
+    fn error(&self, message: String) -> CliError {
+        CliError::bad_input(format!("{}: {message}", self.path.display()))
+    }
+
+    fn case_names(&self) -> Vec<String> {
+        match &self.file.cases {
+            Some(c) => c.0.iter().map(|(n, _)| n.clone()).collect(),
+            None => Vec::new(),
+        }
+    }
+
+    fn variant_names(&self) -> Vec<String> {
+        self.file
+            .variants
+            .0
+            .iter()
+            .map(|(n, _)| n.clone())
+            .collect()
+    }
+
+    /// Every case × variant with its expectation, in file order.
+    pub fn jobs(&self) -> Result<Vec<Job>, CliError> {
+        let variants = self.variant_names();
+        if variants.is_empty() {
+            return Err(self.error("variants: at least one variant is needed".into()));
+        }
+        let mut jobs = Vec::new();
+        let cases = self.case_names();
+        let by_variant = |map: &BTreeMap<String, Value>,
+                          at: &str|
+         -> Result<Vec<(String, Expected)>, CliError> {
+            for key in map.keys() {
+                if !variants.contains(key) {
+                    let refs: Vec<&str> = variants.iter().map(String::as_str).collect();
+                    let hint = file::suggest(key, &refs)
+                        .map(|s| format!(" (did you mean `{s}`?)"))
+                        .unwrap_or_default();
+                    return Err(self.error(format!("expect{at}: unknown variant `{key}`{hint}")));
+                }
+            }
+            variants
+                .iter()
+                .map(|v| {
+                    let value = map.get(v).ok_or_else(|| {
+                        self.error(format!("expect{at}: no expectation for variant `{v}`"))
+                    })?;
+                    Ok((v.clone(), self.expected(value, &format!("expect{at}.{v}"))?))
+                })
+                .collect()
+        };
+        if cases.is_empty() {
+            for (variant, expected) in by_variant(&self.file.expect, "")? {
+                jobs.push(Job {
+                    case: None,
+                    variant,
+                    expected,
+                });
+            }
+        } else {
+            for key in self.file.expect.keys() {
+                if !cases.contains(key) {
+                    return Err(self.error(format!("expect: unknown case `{key}`")));
+                }
+            }
+            for case in &cases {
+                let value = self.file.expect.get(case).ok_or_else(|| {
+                    self.error(format!("expect: no expectations for case `{case}`"))
+                })?;
+                let map: BTreeMap<String, Value> = serde_yaml_ng::from_value(value.clone())
+                    .map_err(|e| {
+                        self.error(format!(
+                            "expect.{case}: expected a mapping of variants: {e}"
+                        ))
+                    })?;
+                for (variant, expected) in by_variant(&map, &format!(".{case}"))? {
+                    jobs.push(Job {
+                        case: Some(case.clone()),
+                        variant,
+                        expected,
+                    });
+                }
+            }
+        }
+        Ok(jobs)
+    }
+
+    fn expected(&self, value: &Value, at: &str) -> Result<Expected, CliError> {
+        match value {
+            Value::String(s) if s == "holds" => Ok(Expected::Holds),
+            Value::String(s) if s == "violated" => Ok(Expected::Violated),
+            Value::Mapping(m) => {
+                let outcomes =
+                    m.get("outcomes")
+                        .and_then(|o| o.as_sequence())
+                        .ok_or_else(|| {
+                            self.error(format!(
+                                "{at}: expected `holds`, `violated` or `{{outcomes: [...]}}`"
+                            ))
+                        })?;
+                let set = outcomes
+                    .iter()
+                    .map(|o| {
+                        o.as_str()
+                            .map(str::to_string)
+                            .ok_or_else(|| self.error(format!("{at}: outcomes are strings")))
+                    })
+                    .collect::<Result<_, _>>()?;
+                Ok(Expected::Outcomes(set))
+            }
+            other => Err(self.error(format!(
+                "{at}: expected `holds`, `violated` or `{{outcomes: [...]}}`, found {}",
+                serde_yaml_ng::to_string(other).unwrap_or_default().trim()
+            ))),
+        }
+    }
+
+    /// The setup for a case and variant: the base setup with the case's and then the variant's
+    /// overrides merged in.
+    pub fn setup(&self, case: Option<&str>, variant: &str) -> Result<Value, CliError> {
+        let mut setup = self.file.setup.clone();
+        if let Some(case) = case {
+            let cases = self.file.cases.as_ref().map(|c| &c.0[..]).unwrap_or(&[]);
+            let over = cases.iter().find(|(n, _)| n == case).ok_or_else(|| {
+                self.error(format!(
+                    "unknown case `{case}`; cases are {}",
+                    self.case_names().join(", ")
+                ))
+            })?;
+            merge::deep_merge(&mut setup, &over.1);
+        }
+        let over = self
+            .file
+            .variants
+            .0
+            .iter()
+            .find(|(n, _)| n == variant)
+            .ok_or_else(|| {
+                self.error(format!(
+                    "unknown variant `{variant}`; variants are {}",
+                    self.variant_names().join(", ")
+                ))
+            })?;
+        merge::deep_merge(&mut setup, &over.1);
+        Ok(setup)
+    }
+
+    fn props(&self) -> Result<Vec<(String, PropertyKind, String, Option<String>)>, CliError> {
+        self.file
+            .properties
+            .iter()
+            .map(|p| {
+                let kinds = [
+                    (PropertyKind::Always, &p.always),
+                    (PropertyKind::AtEnd, &p.at_end),
+                    (PropertyKind::Sometimes, &p.sometimes),
+                    (PropertyKind::Eventually, &p.eventually),
+                ];
+                let given: Vec<_> = kinds
+                    .iter()
+                    .filter_map(|(k, e)| e.as_ref().map(|e| (*k, e.clone())))
+                    .collect();
+                match given.as_slice() {
+                    [(kind, expr)] => Ok((p.name.clone(), *kind, expr.clone(), p.means.clone())),
+                    _ => Err(self.error(format!(
+                        "property `{}`: give exactly one of always, at_end, sometimes, eventually",
+                        p.name
+                    ))),
+                }
+            })
+            .collect()
+    }
+
+    fn build<M: Observable>(
+        &self,
+        model: Result<M, String>,
+        at: &str,
+    ) -> Result<Checked<M>, CliError> {
+        let model = model.map_err(|e| self.error(format!("{at}: {e}")))?;
+        Checked::new(model, self.props()?, self.file.observe.clone()).map_err(|e| self.error(e))
+    }
+
+    fn config<T: serde::de::DeserializeOwned>(
+        &self,
+        setup: Value,
+        at: &str,
+    ) -> Result<T, CliError> {
+        // Through JSON: YAML values carry enums as tags, while setups write them as `{op: {..}}`.
+        let json =
+            serde_json::to_value(&setup).map_err(|e| self.error(format!("setup ({at}): {e}")))?;
+        serde_json::from_value(json).map_err(|e| {
+            self.error(format!(
+                "setup ({at}): {}",
+                file::with_suggestion(&e.to_string())
+            ))
+        })
+    }
+
+    fn place(job: &Job) -> String {
+        match &job.case {
+            Some(c) => format!("case `{c}`, variant `{}`", job.variant),
+            None => format!("variant `{}`", job.variant),
+        }
+    }
+
+    fn check_builds(&self, job: &Job) -> Result<(), CliError> {
+        self.with_model(job, &mut NoOp)
+    }
+
+    /// Builds the model for `job` and hands it to `f`.
+    pub fn with_model(&self, job: &Job, f: &mut dyn WithModel) -> Result<(), CliError> {
+        let setup = self.setup(job.case.as_deref(), &job.variant)?;
+        let at = Self::place(job);
+        match self.file.model.as_str() {
+            "lifecycle" => {
+                let config = self.config(setup, &at)?;
+                let model = self.build(Lifecycle::new(config), &at)?;
+                f.lifecycle(&model);
+            }
+            "network" => {
+                let config = self.config(setup, &at)?;
+                let model = self.build(Network::new(config), &at)?;
+                f.network(&model);
+            }
+            "migration" => {
+                let config = self.config(setup, &at)?;
+                let model = self.build(Migration::new(config), &at)?;
+                f.migration(&model);
+            }
+            other => return Err(self.error(format!("model `{other}` is not built in"))),
+        }
+        Ok(())
+    }
+
+    /// The trace context that lets `vmrace replay` rebuild the model.
+    pub fn context(&self, job: &Job) -> BTreeMap<String, String> {
+        let mut c = BTreeMap::new();
+        c.insert("scenario".into(), self.name.clone());
+        c.insert("file".into(), self.path.display().to_string());
+        c.insert("variant".into(), job.variant.clone());
+        if let Some(case) = &job.case {
+            c.insert("case".into(), case.clone());
+        }
+        c
+    }
+
+    /// Runs one job.
+    pub fn run(&self, job: &Job, jobs: usize) -> Result<Run, CliError> {
+        let mut runner = Runner {
+            scenario: self,
+            job,
+            jobs,
+            out: None,
+        };
+        self.with_model(job, &mut runner)?;
+        Ok(runner.out.expect("the model ran"))
+    }
+
+    /// Replays a trace of this scenario; returns the observations after the last step.
+    pub fn replay(
+        &self,
+        job: &Job,
+        trace: &Trace,
+    ) -> Result<Result<Vec<(String, String)>, ReplayError>, CliError> {
+        let mut replayer = Replayer { trace, out: None };
+        self.with_model(job, &mut replayer)?;
+        Ok(replayer.out.expect("the model replayed"))
+    }
+}
+
+/// Something to do with a built model, whatever its type.
+pub trait WithModel {
+    /// With the lifecycle model.
+    fn lifecycle(&mut self, model: &Checked<Lifecycle>);
+    /// With the network model.
+    fn network(&mut self, model: &Checked<Network>);
+    /// With the migration model.
+    fn migration(&mut self, model: &Checked<Migration>);
+}
+
+struct NoOp;
+impl WithModel for NoOp {
+    fn lifecycle(&mut self, _: &Checked<Lifecycle>) {}
+    fn network(&mut self, _: &Checked<Network>) {}
+    fn migration(&mut self, _: &Checked<Migration>) {}
+}
+
+struct Runner<'a> {
+    scenario: &'a Scenario,
+    job: &'a Job,
+    jobs: usize,
+    out: Option<Run>,
+}
+
+impl Runner<'_> {
+    fn go<M: Observable>(&mut self, model: &Checked<M>) {
+        let mut run = run::run_model(
+            model,
+            &self.scenario.file,
+            self.scenario.context(self.job),
+            self.job.expected.clone(),
+            self.jobs,
+        );
+        run.scenario = self.scenario.name.clone();
+        self.out = Some(run);
+    }
+}
+
+impl WithModel for Runner<'_> {
+    fn lifecycle(&mut self, model: &Checked<Lifecycle>) {
+        self.go(model)
+    }
+    fn network(&mut self, model: &Checked<Network>) {
+        self.go(model)
+    }
+    fn migration(&mut self, model: &Checked<Migration>) {
+        self.go(model)
+    }
+}
+
+struct Replayer<'a> {
+    trace: &'a Trace,
+    out: Option<Result<Vec<(String, String)>, ReplayError>>,
+}
+
+impl Replayer<'_> {
+    fn go<M: Observable>(&mut self, model: &Checked<M>) {
+        self.out = Some(self.trace.replay(model).map(|states| {
+            let last = states.last().expect("the initial state");
+            model
+                .inner
+                .observe(last)
+                .into_iter()
+                .map(|(k, v)| (k, v.to_string()))
+                .collect()
+        }));
+    }
+}
+
+impl WithModel for Replayer<'_> {
+    fn lifecycle(&mut self, model: &Checked<Lifecycle>) {
+        self.go(model)
+    }
+    fn network(&mut self, model: &Checked<Network>) {
+        self.go(model)
+    }
+    fn migration(&mut self, model: &Checked<Migration>) {
+        self.go(model)
+    }
+}
