@@ -51,6 +51,45 @@ impl Footprint {
         }
     }
 
+    /// The objects this footprint writes, as a footprint.
+    pub fn writes_only(self) -> Footprint {
+        Footprint {
+            reads: 0,
+            writes: self.writes,
+        }
+    }
+
+    /// Every object read or written, as a read-only footprint.
+    pub fn touched(self) -> Footprint {
+        Footprint {
+            reads: self.reads | self.writes,
+            writes: 0,
+        }
+    }
+
+    /// Objects present in both (reads or writes of either).
+    pub fn intersection(&self, other: &Footprint) -> Footprint {
+        let mine = self.reads | self.writes;
+        let theirs = other.reads | other.writes;
+        Footprint {
+            reads: mine & theirs,
+            writes: 0,
+        }
+    }
+
+    /// The objects named, in increasing order.
+    pub fn objects(self) -> impl Iterator<Item = ObjectId> {
+        let mut bits = self.reads | self.writes;
+        std::iter::from_fn(move || {
+            if bits == 0 {
+                return None;
+            }
+            let object = bits.trailing_zeros() as ObjectId;
+            bits &= bits - 1;
+            Some(object)
+        })
+    }
+
     /// True when the two footprints do not commute: one writes an object the other touches.
     pub fn conflicts(&self, other: &Footprint) -> bool {
         self.writes & (other.reads | other.writes) != 0 || other.writes & self.reads != 0
@@ -85,5 +124,12 @@ mod tests {
         assert!(!w0.conflicts(&w1));
         assert!(Footprint::ALL.conflicts(&r0));
         assert!(!Footprint::NONE.conflicts(&Footprint::ALL));
+        let f = Footprint::NONE.read(3).write(70);
+        assert_eq!(f.objects().collect::<Vec<_>>(), vec![3, 70]);
+        assert_eq!(f.writes_only().objects().collect::<Vec<_>>(), vec![70]);
+        assert_eq!(
+            f.intersection(&Footprint::NONE.read(70)).objects().count(),
+            1
+        );
     }
 }

@@ -8,6 +8,9 @@
 //! and `eventually` properties a proper subset is used only when none of its steps writes an
 //! object the property reads (visibility); the cycle proviso that completes the argument is
 //! applied by the search strategy (stack proviso in DFS, level proviso in BFS).
+//!
+//! Clusters are the connected components of "touches an object some active actor writes",
+//! found with a union-find over actors in time linear in the footprints' sizes.
 
 use crate::footprint::Footprint;
 use crate::model::{ActorId, Model};
@@ -20,10 +23,29 @@ pub enum Selection {
     Ample(Vec<usize>),
 }
 
+/// Reusable buffers, so that choosing a persistent set allocates nothing per state.
+#[derive(Default)]
+pub struct Scratch {
+    parent: Vec<usize>,
+    futures: Vec<Footprint>,
+    enabled: Vec<usize>,
+    actor_of: Vec<usize>,
+    first_toucher: Vec<usize>,
+    touched: Vec<usize>,
+}
+
 /// Computes persistent sets for one model.
 pub struct Reducer {
     actors: usize,
     visible: Footprint,
+}
+
+fn find(parent: &mut [usize], mut x: usize) -> usize {
+    while parent[x] != x {
+        parent[x] = parent[parent[x]];
+        x = parent[x];
+    }
+    x
 }
 
 impl Reducer {
@@ -42,66 +64,76 @@ impl Reducer {
         model: &M,
         state: &M::State,
         actions: &[M::Action],
+        scratch: &mut Scratch,
     ) -> Selection {
         if actions.len() <= 1 {
             return Selection::All;
         }
-        let actor_of: Vec<ActorId> = actions.iter().map(|a| model.actor_of(a)).collect();
-        let mut has_enabled = vec![false; self.actors];
-        for &p in &actor_of {
-            has_enabled[p as usize] = true;
-        }
-        if has_enabled.iter().filter(|&&e| e).count() <= 1 {
+        let n = self.actors;
+        let Scratch {
+            parent,
+            futures,
+            enabled,
+            actor_of,
+            first_toucher,
+            touched,
+        } = scratch;
+        actor_of.clear();
+        actor_of.extend(actions.iter().map(|a| model.actor_of(a) as usize));
+        let first = actor_of[0];
+        if actor_of.iter().all(|&p| p == first) {
             return Selection::All;
         }
-        let futures: Vec<Footprint> = (0..self.actors)
-            .map(|p| model.future_footprint(state, p as ActorId))
-            .collect();
-        let mut best: Option<Vec<usize>> = None;
-        let mut tried = vec![false; self.actors];
-        for start in 0..self.actors {
-            if !has_enabled[start] || tried[start] {
-                continue;
-            }
-            let cluster = self.closure(start, &futures);
-            for (p, &inside) in cluster.iter().enumerate() {
-                if inside && has_enabled[p] {
-                    tried[p] = true;
+        futures.clear();
+        futures.extend((0..n).map(|p| model.future_footprint(state, p as ActorId)));
+        parent.clear();
+        parent.extend(0..n);
+        // An object joins every actor that touches it, provided some actor writes it.
+        let written = futures
+            .iter()
+            .fold(Footprint::NONE, |w, f| w.union(f.writes_only()));
+        first_toucher.resize(Footprint::MAX_OBJECTS, usize::MAX);
+        for (p, f) in futures.iter().enumerate() {
+            for object in f.touched().intersection(&written).objects() {
+                let slot = &mut first_toucher[object as usize];
+                if *slot == usize::MAX {
+                    *slot = p;
+                    touched.push(object as usize);
+                } else {
+                    let (a, b) = (find(parent, p), find(parent, *slot));
+                    parent[a] = b;
                 }
             }
+        }
+        for object in touched.drain(..) {
+            first_toucher[object] = usize::MAX;
+        }
+        enabled.clear();
+        enabled.resize(n, 0);
+        for &p in actor_of.iter() {
+            let root = find(parent, p);
+            enabled[root] += 1;
+        }
+        // Try clusters from the smallest (ties: lowest root) until one is invisible.
+        loop {
+            let best = (0..n)
+                .filter(|&r| enabled[r] > 0 && enabled[r] < actions.len())
+                .min_by_key(|&r| (enabled[r], r));
+            let Some(root) = best else {
+                return Selection::All;
+            };
             let chosen: Vec<usize> = (0..actions.len())
-                .filter(|&i| cluster[actor_of[i] as usize])
+                .filter(|&i| find(parent, actor_of[i]) == root)
                 .collect();
-            if chosen.len() == actions.len() {
-                continue;
-            }
             let invisible = chosen.iter().all(|&i| {
                 !model
                     .footprint(state, &actions[i])
                     .writes_any_of(&self.visible)
             });
-            if invisible && best.as_ref().is_none_or(|b| chosen.len() < b.len()) {
-                best = Some(chosen);
+            if invisible {
+                return Selection::Ample(chosen);
             }
+            enabled[root] = 0;
         }
-        match best {
-            Some(chosen) => Selection::Ample(chosen),
-            None => Selection::All,
-        }
-    }
-
-    fn closure(&self, start: usize, futures: &[Footprint]) -> Vec<bool> {
-        let mut inside = vec![false; self.actors];
-        inside[start] = true;
-        let mut work = vec![start];
-        while let Some(q) = work.pop() {
-            for r in 0..self.actors {
-                if !inside[r] && futures[q].conflicts(&futures[r]) {
-                    inside[r] = true;
-                    work.push(r);
-                }
-            }
-        }
-        inside
     }
 }

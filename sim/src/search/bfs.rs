@@ -13,7 +13,7 @@ use super::visited::{Shard, ShardedSet, WorkQueue, SHARDS};
 use super::{Options, Reduction};
 use crate::fingerprint::fingerprint;
 use crate::model::Model;
-use crate::reduction::{Reducer, Selection};
+use crate::reduction::{Reducer, Scratch, Selection};
 use crate::sync::{scope, AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -38,6 +38,7 @@ struct Candidate<S> {
 
 struct Worker<M: Model> {
     findings: Findings<M>,
+    scratch: Scratch,
     buckets: Vec<Vec<Candidate<M::State>>>,
     depth_cut: bool,
 }
@@ -147,6 +148,7 @@ impl<M: Model> Search<'_, M> {
         let work = || {
             let mut worker = Worker {
                 findings: Findings::new(self.checker.count()),
+                scratch: Scratch::default(),
                 buckets: (0..SHARDS).map(|_| Vec::new()).collect(),
                 depth_cut: false,
             };
@@ -206,7 +208,7 @@ impl<M: Model> Search<'_, M> {
             return;
         }
         let selection = match &self.reducer {
-            Some(reducer) => reducer.select(self.model, state, actions),
+            Some(reducer) => reducer.select(self.model, state, actions, &mut worker.scratch),
             None => Selection::All,
         };
         let chosen: Vec<usize> = match selection {

@@ -7,7 +7,8 @@ use super::visited::ShardedSet;
 use super::{Options, Reduction};
 use crate::fingerprint::fingerprint;
 use crate::model::{ActorId, Model};
-use crate::reduction::{Reducer, Selection};
+use crate::reduction::{Reducer, Scratch, Selection};
+use crate::search::visited::PassThrough;
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -33,7 +34,8 @@ struct Dfs<'m, M: Model> {
     report: Report<M>,
     findings: Findings<M>,
     visited: ShardedSet,
-    on_stack: HashMap<u64, usize>,
+    on_stack: hashbrown::HashMap<u64, usize, PassThrough>,
+    scratch: Scratch,
     stack: Vec<Frame<M>>,
     init: usize,
     outcome_paths: HashMap<String, (usize, u64, Path<M>)>,
@@ -54,7 +56,8 @@ pub(super) fn run<M: Model>(model: &M, options: &Options) -> Report<M> {
         checker,
         reducer,
         visited: ShardedSet::default(),
-        on_stack: HashMap::new(),
+        on_stack: hashbrown::HashMap::with_hasher(PassThrough),
+        scratch: Scratch::default(),
         stack: Vec::new(),
         init: 0,
         outcome_paths: HashMap::new(),
@@ -122,6 +125,15 @@ impl<M: Model> Dfs<'_, M> {
             let next = self.canonical(self.model.next_state(&top.state, &action));
             let fp = fingerprint(&next);
             let key = self.key(fp, Some(actor), preemptions);
+            if self.on_stack.contains_key(&key) {
+                // Stack proviso (Spin's C3): an ample step closing a cycle forces the state to
+                // be expanded fully (steps already taken are found visited again).
+                let top = self.stack.last_mut().expect("non-empty stack");
+                if top.ample.take().is_some() {
+                    top.end = top.actions.len();
+                    top.next = 0;
+                }
+            }
             if !self.visited.insert(key, ()) {
                 continue;
             }
@@ -235,27 +247,14 @@ impl<M: Model> Dfs<'_, M> {
         self.reducer.is_some()
     }
 
-    /// The proper persistent set to explore, or `None` for every action.
-    fn select(&self) -> Option<Vec<usize>> {
+    /// The proper persistent set to explore, or `None` for every action. The cycle proviso is
+    /// checked lazily, as each ample step is explored (see `run_stack`).
+    fn select(&mut self) -> Option<Vec<usize>> {
         let top = self.stack.last().expect("non-empty stack");
         let reducer = self.reducer.as_ref()?;
-        match reducer.select(self.model, &top.state, &top.actions) {
+        match reducer.select(self.model, &top.state, &top.actions, &mut self.scratch) {
             Selection::All => None,
-            Selection::Ample(ample) => {
-                // Stack proviso (Spin's C3): an ample step closing a cycle forces full expansion.
-                let closes = ample.iter().any(|&i| {
-                    let a = &top.actions[i];
-                    let next = self.canonical(self.model.next_state(&top.state, a));
-                    let actor = self.model.actor_of(a);
-                    let key = self.key(fingerprint(&next), Some(actor), top.preemptions);
-                    self.on_stack.contains_key(&key)
-                });
-                if closes {
-                    None
-                } else {
-                    Some(ample)
-                }
-            }
+            Selection::Ample(ample) => Some(ample),
         }
     }
 
