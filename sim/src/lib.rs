@@ -7,6 +7,7 @@
 //! outcomes, and returns witnesses that become replayable [`Trace`]s. Nothing here knows about
 //! virtual machines.
 
+pub mod channel;
 pub mod fingerprint;
 pub mod footprint;
 pub mod minimise;
@@ -17,6 +18,7 @@ pub mod search;
 mod sync;
 pub mod trace;
 
+pub use channel::{Channel, Discipline, Receive};
 pub use fingerprint::{fingerprint, format_fingerprint};
 pub use footprint::{Footprint, ObjectId};
 pub use model::{ActorId, Model, StepInfo};

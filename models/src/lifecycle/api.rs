@@ -6,6 +6,7 @@ use super::config::{AgentErrorVariant, FakeRebootVariant, Mode, WaitFor};
 use super::state::*;
 use super::step::{Kind, Step};
 use super::{qemu_exit, send_command, worker, Call, Lifecycle};
+use sim::Channel;
 
 fn call(m: &Lifecycle, s: &State, t: usize) -> Option<(Call, usize)> {
     let op = s.threads[t].op as usize;
@@ -178,7 +179,7 @@ fn agent_send(m: &Lifecycle, s: &mut State, t: usize, call: Call, d: usize) {
     } else {
         (GaRequest::Powerdown, Acted::AgentPowerdown)
     };
-    dom.guest.inbox.push(request);
+    dom.guest.inbox.send(request);
     dom.guest.first_request.get_or_insert(acted);
     s.threads[t].pc = ApiPc::AgentWait;
 }
@@ -228,7 +229,7 @@ fn start_launch(m: &Lifecycle, dom: &mut Domain, me: u16) {
     *q = Qemu {
         run: RunState::Prelaunch,
         instance: q.instance.wrapping_add(1),
-        commands: Vec::new(),
+        commands: Channel::fifo(),
         reset_requested: false,
         shutdown_requested: false,
         guest_reset_requested: false,

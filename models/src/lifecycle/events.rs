@@ -7,6 +7,7 @@ use super::config::{AgentErrorVariant, FakeRebootClear};
 use super::state::*;
 use super::step::{Kind, Step};
 use super::{Lifecycle, EVENT};
+use sim::Receive;
 
 /// The dispatches possible now.
 pub(super) fn enabled(m: &Lifecycle, s: &State, d: usize, out: &mut Vec<Step>) {
@@ -24,11 +25,19 @@ pub(super) fn enabled(m: &Lifecycle, s: &State, d: usize, out: &mut Vec<Step>) {
 pub(super) fn apply(m: &Lifecycle, s: &mut State, d: usize, kind: &Kind) {
     match kind {
         Kind::MonitorEvent(_) => {
-            let event = s.domains[d].libvirt.monitor.remove(0);
+            let event = s.domains[d]
+                .libvirt
+                .monitor
+                .receive(Receive::Take(0))
+                .expect("a pending message");
             monitor_event(m, s, d, event);
         }
         Kind::AgentEvent(_) => {
-            let io = s.domains[d].libvirt.agent_io.remove(0);
+            let io = s.domains[d]
+                .libvirt
+                .agent_io
+                .receive(Receive::Take(0))
+                .expect("a pending message");
             let lv = &mut s.domains[d].libvirt;
             match io {
                 // qemuProcessHandleAgentError
@@ -108,7 +117,7 @@ fn monitor_event(m: &Lifecycle, s: &mut State, d: usize, event: QmpEvent) {
         }
         QmpEvent::VserportChange { open } => {
             // qemuProcessHandleSerialChanged → qemuProcessEventSubmit
-            s.worker.push(WorkerJob::SerialChanged {
+            s.worker.send(WorkerJob::SerialChanged {
                 domain: d as u8,
                 connected: open,
                 notified: false,
@@ -117,7 +126,7 @@ fn monitor_event(m: &Lifecycle, s: &mut State, d: usize, event: QmpEvent) {
         QmpEvent::MonitorEof => {
             // qemuProcessHandleMonitorEOF
             if !lv.being_destroyed {
-                s.worker.push(WorkerJob::MonitorEof { domain: d as u8 });
+                s.worker.send(WorkerJob::MonitorEof { domain: d as u8 });
             }
         }
     }

@@ -7,6 +7,7 @@ use super::config::{AcpiBehaviour, AgentStart, GuestPolicy};
 use super::state::*;
 use super::step::{Kind, Step};
 use super::{port_change, Lifecycle, GUEST};
+use sim::Receive;
 
 /// The guest's possible steps.
 pub(super) fn enabled(m: &Lifecycle, s: &State, d: usize, out: &mut Vec<Step>) {
@@ -59,7 +60,12 @@ pub(super) fn apply(m: &Lifecycle, s: &mut State, d: usize, kind: &Kind) {
             }
         }
         Kind::GaShutdown => {
-            let acted = match dom.guest.inbox.remove(0) {
+            let acted = match dom
+                .guest
+                .inbox
+                .receive(Receive::Take(0))
+                .expect("a pending message")
+            {
                 GaRequest::Reboot => Acted::AgentReboot,
                 GaRequest::Powerdown => Acted::AgentPowerdown,
             };

@@ -25,7 +25,7 @@ mod worker;
 
 use crate::scenario::{ModelInfo, Obs, Observable, VariantAxis};
 use config::{AgentStart, Config, Fault, Mode, Op, WaitFor};
-use sim::{ActorId, Footprint, Model, Property, StepInfo};
+use sim::{ActorId, Channel, Footprint, Model, Property, StepInfo};
 use state::*;
 use step::{Kind, Step};
 
@@ -177,7 +177,7 @@ impl Lifecycle {
 /// monitor has already seen EOF.
 pub(crate) fn send_command(dom: &mut Domain, command: QmpCommand, from: u16) {
     if dom.qemu.run != RunState::Exited {
-        dom.qemu.commands.push((command, from));
+        dom.qemu.commands.send((command, from));
     }
 }
 
@@ -185,7 +185,7 @@ pub(crate) fn send_command(dom: &mut Domain, command: QmpCommand, from: u16) {
 /// is alive).
 pub(crate) fn emit(dom: &mut Domain, managed: bool, event: QmpEvent) {
     if managed && dom.libvirt.state != DomState::Shutoff {
-        dom.libvirt.monitor.push(event);
+        dom.libvirt.monitor.send(event);
     }
 }
 
@@ -224,9 +224,9 @@ pub(crate) fn qemu_exit(dom: &mut Domain, managed: bool) {
     dom.guest.ga_running = false;
     dom.guest.button = false;
     if managed && dom.libvirt.state != DomState::Shutoff {
-        dom.libvirt.monitor.push(QmpEvent::MonitorEof);
+        dom.libvirt.monitor.send(QmpEvent::MonitorEof);
         if dom.libvirt.agent {
-            dom.libvirt.agent_io.push(AgentIo::Eof);
+            dom.libvirt.agent_io.send(AgentIo::Eof);
         }
     }
 }
@@ -283,15 +283,15 @@ impl Model for Lifecycle {
                         channel_connected: agent && c.libvirt,
                         await_event: None,
                         agent_closed: false,
-                        monitor: Vec::new(),
-                        agent_io: Vec::new(),
+                        monitor: Channel::fifo(),
+                        agent_io: Channel::fifo(),
                         killed: false,
                         reboots: 0,
                     },
                     qemu: Qemu {
                         run: RunState::Running,
                         instance: 1,
-                        commands: Vec::new(),
+                        commands: Channel::fifo(),
                         reset_requested: false,
                         shutdown_requested: false,
                         guest_reset_requested: false,
@@ -309,7 +309,7 @@ impl Model for Lifecycle {
                         },
                         initial_boot: channel && !agent,
                         button: false,
-                        inbox: Vec::new(),
+                        inbox: Channel::fifo(),
                         ga_running: agent,
                         acted: None,
                         first_request: None,
@@ -320,14 +320,14 @@ impl Model for Lifecycle {
                     fake_reboot_thread: None,
                 };
                 if c.faults.contains(&Fault::AgentError) && c.libvirt {
-                    dom.libvirt.agent_io.push(AgentIo::Error);
+                    dom.libvirt.agent_io.send(AgentIo::Error);
                 }
                 dom
             })
             .collect();
         vec![State {
             domains,
-            worker: Vec::new(),
+            worker: Channel::fifo(),
             threads: self
                 .programs
                 .iter()

@@ -2,6 +2,7 @@
 //! channels between them. Plain values; every field is part of the state.
 
 use serde::Serialize;
+use sim::Channel;
 
 /// libvirt's view of a domain's state (`virDomainObjGetState`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -126,7 +127,7 @@ pub struct Guest {
     /// An ACPI button press not yet handled.
     pub button: bool,
     /// Agent requests buffered in the guest's port (a closed port buffers them: stale replies).
-    pub inbox: Vec<GaRequest>,
+    pub inbox: Channel<GaRequest>,
     /// qemu-ga runs and has the port open.
     pub ga_running: bool,
     /// The request that took the shutdown lock (first wins), if any.
@@ -162,8 +163,8 @@ pub struct Qemu {
     pub run: RunState,
     /// Which start this process belongs to (`def->id`).
     pub instance: u8,
-    /// QMP commands not yet processed (FIFO socket), with the actor waiting for each reply.
-    pub commands: Vec<(QmpCommand, u16)>,
+    /// QMP commands not yet processed (the monitor socket: FIFO), with the actor waiting for each reply.
+    pub commands: Channel<(QmpCommand, u16)>,
     /// `system_reset` requested, not yet performed by the main loop.
     pub reset_requested: bool,
     /// The guest requested poweroff (`qemu_system_shutdown_request`).
@@ -208,9 +209,9 @@ pub struct Libvirt {
     /// `qemuAgentNotifyClose` woke the waiter (the agent is closing).
     pub agent_closed: bool,
     /// QMP events read but not yet dispatched by the event thread.
-    pub monitor: Vec<QmpEvent>,
+    pub monitor: Channel<QmpEvent>,
     /// Agent-socket I/O not yet dispatched.
-    pub agent_io: Vec<AgentIo>,
+    pub agent_io: Channel<AgentIo>,
     /// libvirt sent SIGTERM because SHUTDOWN arrived with fakeReboot false.
     pub killed: bool,
     /// REBOOT lifecycle events emitted (RESET handled).
@@ -321,7 +322,7 @@ pub struct State {
     /// The domains.
     pub domains: Vec<Domain>,
     /// The `qemu-event` worker's FIFO, shared by every domain.
-    pub worker: Vec<WorkerJob>,
+    pub worker: Channel<WorkerJob>,
     /// The API threads.
     pub threads: Vec<ApiThread>,
     /// The supervisor, if configured.

@@ -4,6 +4,7 @@
 use super::state::*;
 use super::step::{Kind, Step};
 use super::{qemu_exit, Lifecycle};
+use sim::Receive;
 
 /// The worker's possible step: the head job, or the head's early `qemuAgentNotifyClose`.
 pub(super) fn enabled(m: &Lifecycle, s: &State, out: &mut Vec<Step>) {
@@ -44,7 +45,11 @@ pub(super) fn apply(s: &mut State, kind: &Kind) {
                 }
             }
         }
-        Kind::WorkerRun => match s.worker.remove(0) {
+        Kind::WorkerRun => match s
+            .worker
+            .receive(Receive::Take(0))
+            .expect("a pending message")
+        {
             WorkerJob::SerialChanged {
                 domain, connected, ..
             } => serial_changed(s, domain as usize, connected),
