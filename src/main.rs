@@ -49,6 +49,9 @@ enum Command {
         /// Search threads (results are identical for any value).
         #[arg(long, default_value_t = 1)]
         jobs: usize,
+        /// Run everything twice (with another thread count) and compare hashes of the results.
+        #[arg(long)]
+        check_determinism: bool,
     },
     /// Print every distinct outcome of a scenario with a witness trace, and every violation.
     Explore {
@@ -124,12 +127,13 @@ fn main() -> ExitCode {
             paths,
             format,
             jobs,
+            check_determinism,
         } => jobs_ok(jobs).and_then(|jobs| {
             let format = match format {
                 Format::Table => check::Format::Table,
                 Format::Json => check::Format::Json,
             };
-            check::run(&paths, format, jobs)
+            check::run(&paths, format, jobs, check_determinism)
         }),
         Command::Explore {
             file,

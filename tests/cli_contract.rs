@@ -51,14 +51,34 @@ fn ok_drift_and_incomplete_exit_codes() {
     let dir = tempdir();
     let good = scenario(&dir, "good.yaml", GOOD);
     assert_eq!(vmrace(&["check", &good]).status.code(), Some(0));
-    let drift = scenario(&dir, "drift.yaml", &GOOD.replace("monotonic-names: holds", "monotonic-names: violated"));
+    let drift = scenario(
+        &dir,
+        "drift.yaml",
+        &GOOD.replace("monotonic-names: holds", "monotonic-names: violated"),
+    );
     let o = vmrace(&["check", &drift]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("DRIFT"), "{}", stderr(&o));
-    let cut = scenario(&dir, "cut.yaml", &format!("{GOOD}search: {{max_states: 3}}\n").replace("unconditional: violated", "unconditional: holds"));
+    let cut = scenario(
+        &dir,
+        "cut.yaml",
+        &format!("{GOOD}search: {{max_states: 3}}\n")
+            .replace("unconditional: violated", "unconditional: holds"),
+    );
     let o = vmrace(&["check", &cut]);
-    assert_eq!(o.status.code(), Some(1), "holds expected but bounded: drift, {}", stderr(&o));
-    let only_cut = scenario(&dir, "cut2.yaml", &format!("{GOOD}search: {{max_states: 3}}\n").replace("unconditional: violated\n", "").replace("  unconditional: {tap_cleanup: unconditional}\n", ""));
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "holds expected but bounded: drift, {}",
+        stderr(&o)
+    );
+    let only_cut = scenario(
+        &dir,
+        "cut2.yaml",
+        &format!("{GOOD}search: {{max_states: 3}}\n")
+            .replace("unconditional: violated\n", "")
+            .replace("  unconditional: {tap_cleanup: unconditional}\n", ""),
+    );
     let o = vmrace(&["check", &only_cut, "--format", "json"]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("no violation within"), "{out}");
@@ -76,13 +96,32 @@ fn unknown_keys_models_variants_and_observations_get_suggestions() {
     let dir = tempdir();
     let typo = scenario(&dir, "typo.yaml", &GOOD.replace("variants:", "variantz:"));
     assert_bad(&vmrace(&["check", &typo]), "did you mean `variants`");
-    let model = scenario(&dir, "model.yaml", &GOOD.replace("model: network", "model: netwrk"));
+    let model = scenario(
+        &dir,
+        "model.yaml",
+        &GOOD.replace("model: network", "model: netwrk"),
+    );
     assert_bad(&vmrace(&["check", &model]), "did you mean `network`");
-    let obs = scenario(&dir, "obs.yaml", &GOOD.replace("B.connected'", "B.conected'"));
+    let obs = scenario(
+        &dir,
+        "obs.yaml",
+        &GOOD.replace("B.connected'", "B.conected'"),
+    );
     assert_bad(&vmrace(&["check", &obs]), "did you mean `B.connected`");
-    let var = scenario(&dir, "var.yaml", &GOOD.replace("  monotonic-names: holds", "  monotonic-name: holds"));
-    assert_bad(&vmrace(&["check", &var]), "unknown variant `monotonic-name`");
-    let setup = scenario(&dir, "setup.yaml", &GOOD.replace("backend: ovs, running", "backnd: ovs, running"));
+    let var = scenario(
+        &dir,
+        "var.yaml",
+        &GOOD.replace("  monotonic-names: holds", "  monotonic-name: holds"),
+    );
+    assert_bad(
+        &vmrace(&["check", &var]),
+        "unknown variant `monotonic-name`",
+    );
+    let setup = scenario(
+        &dir,
+        "setup.yaml",
+        &GOOD.replace("backend: ovs, running", "backnd: ovs, running"),
+    );
     assert_bad(&vmrace(&["check", &setup]), "backnd");
 }
 
@@ -90,9 +129,30 @@ fn unknown_keys_models_variants_and_observations_get_suggestions() {
 fn missing_paths_flags_and_params_are_bad_input() {
     assert_bad(&vmrace(&["check", "/nonexistent/x.yaml"]), "no such file");
     assert_eq!(vmrace(&["check", "--no-such-flag"]).status.code(), Some(2));
-    assert_bad(&vmrace(&["bench", "--model", "tap-churn", "--params", "N=2,C=x,naming=lowest-free,cleanup=buggy"]), "whole number");
-    assert_bad(&vmrace(&["bench", "--model", "tap-churn", "--params", "N=2,C=1,naming=lowest,cleanup=buggy"]), "naming");
-    assert_bad(&vmrace(&["bench", "--model", "nope", "--params", "N=1"]), "unknown benchmark model");
+    assert_bad(
+        &vmrace(&[
+            "bench",
+            "--model",
+            "tap-churn",
+            "--params",
+            "N=2,C=x,naming=lowest-free,cleanup=buggy",
+        ]),
+        "whole number",
+    );
+    assert_bad(
+        &vmrace(&[
+            "bench",
+            "--model",
+            "tap-churn",
+            "--params",
+            "N=2,C=1,naming=lowest,cleanup=buggy",
+        ]),
+        "naming",
+    );
+    assert_bad(
+        &vmrace(&["bench", "--model", "nope", "--params", "N=1"]),
+        "unknown benchmark model",
+    );
 }
 
 #[test]
@@ -100,10 +160,16 @@ fn corrupt_foreign_and_outdated_traces_are_refused() {
     let dir = tempdir();
     let foreign = dir.join("foreign.yaml");
     std::fs::write(&foreign, "hello: world\n").expect("write");
-    assert_bad(&vmrace(&["replay", &foreign.display().to_string()]), "not a vmrace trace");
+    assert_bad(
+        &vmrace(&["replay", &foreign.display().to_string()]),
+        "not a vmrace trace",
+    );
     let corrupt = dir.join("corrupt.yaml");
     std::fs::write(&corrupt, "format: vmrace-trace\nsteps: 7\n").expect("write");
-    assert_bad(&vmrace(&["replay", &corrupt.display().to_string()]), "malformed trace");
+    assert_bad(
+        &vmrace(&["replay", &corrupt.display().to_string()]),
+        "malformed trace",
+    );
     // A real trace, then one with a step altered and one from an older model version.
     let good = scenario(&dir, "good.yaml", GOOD);
     let s = vmrace::scenario::Scenario::load(Path::new(&good)).expect("loads");
@@ -112,11 +178,19 @@ fn corrupt_foreign_and_outdated_traces_are_refused() {
     let trace = run.broken[0].trace.clone();
     let path = dir.join("t.yaml");
     std::fs::write(&path, trace.to_yaml()).expect("write");
-    assert_eq!(vmrace(&["replay", &path.display().to_string()]).status.code(), Some(0));
+    assert_eq!(
+        vmrace(&["replay", &path.display().to_string()])
+            .status
+            .code(),
+        Some(0)
+    );
     let mut old = trace.clone();
     old.model_version += 1;
     std::fs::write(&path, old.to_yaml()).expect("write");
-    assert_bad(&vmrace(&["replay", &path.display().to_string()]), "re-run the search");
+    assert_bad(
+        &vmrace(&["replay", &path.display().to_string()]),
+        "re-run the search",
+    );
     let mut altered = trace;
     altered.steps.remove(0);
     std::fs::write(&path, altered.to_yaml()).expect("write");
@@ -133,4 +207,34 @@ fn tempdir() -> std::path::PathBuf {
     ));
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
+}
+
+#[test]
+fn determinism_self_check_and_seeded_pct() {
+    let dir = tempdir();
+    let good = scenario(&dir, "good.yaml", GOOD);
+    let o = vmrace(&["check", &good, "--check-determinism"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains(": identical"), "{}", stderr(&o));
+    let pct = scenario(
+        &dir,
+        "pct.yaml",
+        &format!(
+            "{GOOD}search: {{strategy: pct, runs: 50, depth: 2, seed: 7, must_complete: false}}\n"
+        ),
+    );
+    let strip = |o: Output| {
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(|l| l.split(",\"seconds\"").next().unwrap_or("").to_string())
+            .collect::<Vec<_>>()
+    };
+    let first = strip(vmrace(&["check", &pct, "--format", "json"]));
+    assert!(
+        first
+            .iter()
+            .any(|l| l.contains("sampled runs (P[missed a depth-2 bug] <=")),
+        "{first:?}"
+    );
+    assert_eq!(first, strip(vmrace(&["check", &pct, "--format", "json"])));
 }

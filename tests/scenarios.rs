@@ -35,9 +35,20 @@ fn table(path: &Path, jobs: usize) -> String {
             got,
             run.complete,
             run.states,
-            run.broken.iter().map(|b| b.property.as_str()).collect::<Vec<_>>().join("; ")
+            run.broken
+                .iter()
+                .map(|b| b.property.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
         ));
-        assert!(run.matches(), "{}: {} {:?} drifted: {}", scenario.name, job.variant, job.case, got);
+        assert!(
+            run.matches(),
+            "{}: {} {:?} drifted: {}",
+            scenario.name,
+            job.variant,
+            job.case,
+            got
+        );
     }
     out
 }
@@ -45,7 +56,11 @@ fn table(path: &Path, jobs: usize) -> String {
 #[test]
 fn every_bundled_scenario_gets_its_expected_verdicts_and_outcome_tables_are_pinned() {
     for path in bundled() {
-        let name = path.file_stem().expect("stem").to_string_lossy().into_owned();
+        let name = path
+            .file_stem()
+            .expect("stem")
+            .to_string_lossy()
+            .into_owned();
         insta::assert_snapshot!(name, table(&path, 1));
     }
 }
@@ -63,7 +78,11 @@ fn every_violation_and_outcome_trace_replays_to_its_end() {
         let scenario = Scenario::load(&path).expect("loads");
         for job in scenario.jobs().expect("jobs") {
             let run = scenario.run(&job, 1).expect("runs");
-            let traces = run.broken.iter().map(|b| &b.trace).chain(run.outcomes.iter().map(|o| &o.trace));
+            let traces = run
+                .broken
+                .iter()
+                .map(|b| &b.trace)
+                .chain(run.outcomes.iter().map(|o| &o.trace));
             for trace in traces {
                 let text = trace.to_yaml();
                 let back = sim::Trace::from_yaml(&text).expect("round trip");

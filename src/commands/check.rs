@@ -52,8 +52,47 @@ pub fn load_all(paths: &[PathBuf]) -> Result<Vec<Scenario>, CliError> {
     files.iter().map(|f| Scenario::load(f)).collect()
 }
 
+/// A hash of everything a run found that must not depend on timing or thread count: verdicts,
+/// state counts, and every trace byte for byte.
+pub fn results_hash(runs: &[Run]) -> u64 {
+    let mut text = String::new();
+    for r in runs {
+        text.push_str(&format!(
+            "{} {:?} {} {} {} {} {:?}\n",
+            r.scenario, r.case, r.variant, r.got, r.complete, r.states, r.cuts
+        ));
+        for b in &r.broken {
+            text.push_str(&b.trace.to_yaml());
+        }
+        for o in &r.outcomes {
+            text.push_str(&format!("{} {}\n", o.name, o.count));
+            text.push_str(&o.trace.to_yaml());
+        }
+    }
+    sim::fingerprint(&text)
+}
+
+/// Runs every job again with another thread count and compares [`results_hash`]es.
+fn check_determinism(scenarios: &[Scenario], runs: &[Run], jobs: usize) -> Result<bool, CliError> {
+    let other = if jobs == 1 { 2 } else { 1 };
+    let mut again = Vec::new();
+    for scenario in scenarios {
+        for job in scenario.jobs()? {
+            again.push(scenario.run(&job, other)?);
+        }
+    }
+    let (a, b) = (results_hash(runs), results_hash(&again));
+    eprintln!(
+        "determinism: --jobs {jobs} gave {}, --jobs {other} gave {}: {}",
+        sim::format_fingerprint(a),
+        sim::format_fingerprint(b),
+        if a == b { "identical" } else { "DIFFERENT" }
+    );
+    Ok(a == b)
+}
+
 /// Runs the check.
-pub fn run(paths: &[PathBuf], format: Format, jobs: usize) -> CliResult {
+pub fn run(paths: &[PathBuf], format: Format, jobs: usize, determinism: bool) -> CliResult {
     let scenarios = load_all(paths)?;
     let mut runs = Vec::new();
     if format == Format::Table {
@@ -76,6 +115,7 @@ pub fn run(paths: &[PathBuf], format: Format, jobs: usize) -> CliResult {
         eprintln!("\n{}", explain_drift(run));
     }
     let incomplete = runs.iter().any(|r| r.incomplete_error);
+    let deterministic = !determinism || check_determinism(&scenarios, &runs, jobs)?;
     if format == Format::Table {
         eprintln!(
             "\n{} checked, {} as expected, {} drifted",
@@ -84,7 +124,7 @@ pub fn run(paths: &[PathBuf], format: Format, jobs: usize) -> CliResult {
             drifted.len()
         );
     }
-    Ok(if !drifted.is_empty() {
+    Ok(if !drifted.is_empty() || !deterministic {
         EXIT_DRIFT
     } else if incomplete {
         EXIT_INCOMPLETE
@@ -165,7 +205,11 @@ pub fn explain_drift(run: &Run) -> String {
             out.push_str(&format!("expected outcome `{w}` is not reachable\n"));
         }
     } else {
-        out.push_str("no property is violated in any reachable state\n");
+        out.push_str(if run.complete {
+            "no property is violated in any reachable state\n"
+        } else {
+            "no violation found, but the search was cut by a bound (see `got`)\n"
+        });
     }
     out
 }

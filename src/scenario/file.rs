@@ -104,9 +104,18 @@ pub struct PropertySpec {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SearchSpec {
-    /// `bfs` (default) or `dfs`.
+    /// `bfs` (default), `dfs`, `random`, `pct` or `portfolio`.
     #[serde(default = "bfs")]
     pub strategy: String,
+    /// Runs for `random`, `pct` and `portfolio`.
+    #[serde(default = "runs")]
+    pub runs: u64,
+    /// PCT's bug depth.
+    #[serde(default = "depth")]
+    pub depth: u32,
+    /// Seed for the randomised strategies.
+    #[serde(default)]
+    pub seed: u64,
     /// `none` (default) or `dpor`.
     #[serde(default = "none")]
     pub reduction: String,
@@ -128,6 +137,9 @@ impl Default for SearchSpec {
     fn default() -> Self {
         SearchSpec {
             strategy: bfs(),
+            runs: runs(),
+            depth: depth(),
+            seed: 0,
             reduction: none(),
             max_states: Some(2_000_000),
             max_depth: None,
@@ -139,6 +151,12 @@ impl Default for SearchSpec {
 
 fn bfs() -> String {
     "bfs".into()
+}
+fn runs() -> u64 {
+    1000
+}
+fn depth() -> u32 {
+    3
 }
 fn none() -> String {
     "none".into()

@@ -102,11 +102,8 @@ impl Run {
 /// Search options from a scenario's `search:` block.
 pub fn options(spec: &SearchSpec) -> Options {
     Options {
-        strategy: if spec.strategy == "dfs" {
-            Strategy::Dfs
-        } else {
-            Strategy::Bfs
-        },
+        strategy: strategy(spec).unwrap_or(Strategy::Bfs),
+        seed: spec.seed,
         reduction: if spec.reduction == "dpor" {
             Reduction::Por
         } else {
@@ -117,6 +114,21 @@ pub fn options(spec: &SearchSpec) -> Options {
         max_seconds: spec.max_seconds,
         ..Options::default()
     }
+}
+
+/// The strategy a `search:` block names, or `None` for an unknown name.
+pub fn strategy(spec: &SearchSpec) -> Option<Strategy> {
+    Some(match spec.strategy.as_str() {
+        "bfs" => Strategy::Bfs,
+        "dfs" => Strategy::Dfs,
+        "random" => Strategy::Random { runs: spec.runs },
+        "pct" => Strategy::Pct {
+            runs: spec.runs,
+            depth: spec.depth,
+        },
+        "portfolio" => Strategy::Portfolio { runs: spec.runs },
+        _ => return None,
+    })
 }
 
 /// Searches `model` and summarises the result against `expected`.
@@ -188,13 +200,17 @@ pub fn run_model<M: Observable>(
         _ if !broken.is_empty() => Got::Verdict("violated".into()),
         _ if report.complete => Got::Verdict("holds".into()),
         _ => Got::Verdict(format!(
-            "no violation within {}",
+            "no violation within {}{}",
             report
                 .cuts
                 .iter()
                 .map(|c| c.to_string())
                 .collect::<Vec<_>>()
-                .join(", ")
+                .join(", "),
+            report
+                .miss_probability
+                .map(|p| format!(" (P[missed a depth-{} bug] <= {p:.3e})", file.search.depth))
+                .unwrap_or_default()
         )),
     };
     let incomplete_error = !report.complete && file.search.must_complete && broken.is_empty();
