@@ -2,8 +2,8 @@
 //! first violation, optional preemption bounding, and the stack proviso for reduction.
 
 use super::check::{Checker, Findings};
+use super::fpset::FingerprintSet;
 use super::report::{Cut, Path, Report};
-use super::visited::ShardedSet;
 use super::{Options, Reduction};
 use crate::fingerprint::fingerprint;
 use crate::model::{ActorId, Model};
@@ -21,6 +21,9 @@ struct Frame<M: Model> {
     /// How many choices to take (0 for terminal states and states at the depth bound).
     end: usize,
     next: usize,
+    /// The successors of the choices, computed when the frame is pushed so that their
+    /// visited-set lookups can be prefetched together; taken one by one.
+    successors: Vec<Option<(M::State, u64)>>,
     via: Option<M::Action>,
     last_actor: Option<ActorId>,
     preemptions: u32,
@@ -33,7 +36,7 @@ struct Dfs<'m, M: Model> {
     reducer: Option<Reducer>,
     report: Report<M>,
     findings: Findings<M>,
-    visited: ShardedSet,
+    visited: FingerprintSet,
     on_stack: hashbrown::HashMap<u64, usize, PassThrough>,
     scratch: Scratch,
     stack: Vec<Frame<M>>,
@@ -41,6 +44,7 @@ struct Dfs<'m, M: Model> {
     outcome_paths: HashMap<String, (usize, u64, Path<M>)>,
     started: Instant,
     spare: Vec<Vec<M::Action>>,
+    spare_successors: Vec<Vec<Option<(M::State, u64)>>>,
 }
 
 /// Runs the search.
@@ -55,7 +59,7 @@ pub(super) fn run<M: Model>(model: &M, options: &Options) -> Report<M> {
         findings: Findings::new(checker.count()),
         checker,
         reducer,
-        visited: ShardedSet::default(),
+        visited: FingerprintSet::default(),
         on_stack: hashbrown::HashMap::with_hasher(PassThrough),
         scratch: Scratch::default(),
         stack: Vec::new(),
@@ -63,6 +67,7 @@ pub(super) fn run<M: Model>(model: &M, options: &Options) -> Report<M> {
         outcome_paths: HashMap::new(),
         started: Instant::now(),
         spare: Vec::new(),
+        spare_successors: Vec::new(),
     };
     dfs.search();
     dfs.finish()
@@ -92,7 +97,7 @@ impl<M: Model> Dfs<'_, M> {
             let state = self.canonical(state);
             let fp = fingerprint(&state);
             let key = self.key(fp, None, 0);
-            if !self.visited.insert(key, ()) {
+            if !self.visited.insert(key) {
                 continue;
             }
             self.push(state, fp, key, None, None, 0);
@@ -111,19 +116,21 @@ impl<M: Model> Dfs<'_, M> {
                     self.on_stack.remove(&done.key);
                 }
                 self.spare.push(done.actions);
+                self.spare_successors.push(done.successors);
                 continue;
             }
-            let i = top.ample.as_ref().map_or(top.next, |a| a[top.next]);
+            let k = top.next;
+            let i = top.ample.as_ref().map_or(k, |a| a[k]);
             top.next += 1;
+            let (next, fp) = top.successors[k]
+                .take()
+                .expect("each successor is taken once");
             let action = top.actions[i].clone();
             let actor = self.model.actor_of(&action);
             let Some(preemptions) = self.preemptions_after(actor) else {
                 continue;
             };
             self.findings.transitions += 1;
-            let top = self.stack.last().expect("non-empty stack");
-            let next = self.canonical(self.model.next_state(&top.state, &action));
-            let fp = fingerprint(&next);
             let key = self.key(fp, Some(actor), preemptions);
             if self.on_stack.contains_key(&key) {
                 // Stack proviso (Spin's C3): an ample step closing a cycle forces the state to
@@ -132,9 +139,10 @@ impl<M: Model> Dfs<'_, M> {
                 if top.ample.take().is_some() {
                     top.end = top.actions.len();
                     top.next = 0;
+                    self.compute_successors();
                 }
             }
-            if !self.visited.insert(key, ()) {
+            if !self.visited.insert(key) {
                 continue;
             }
             self.push(next, fp, key, Some(action), Some(actor), preemptions);
@@ -196,6 +204,8 @@ impl<M: Model> Dfs<'_, M> {
         self.report.max_depth = self.report.max_depth.max(depth);
         let mut actions = self.spare.pop().unwrap_or_default();
         actions.clear();
+        let mut successors = self.spare_successors.pop().unwrap_or_default();
+        successors.clear();
         self.model.actions(&state, &mut actions);
         if self.track_stack() {
             self.on_stack.insert(key, depth);
@@ -207,6 +217,7 @@ impl<M: Model> Dfs<'_, M> {
             ample: None,
             end: 0,
             next: 0,
+            successors,
             via,
             last_actor,
             preemptions,
@@ -226,6 +237,7 @@ impl<M: Model> Dfs<'_, M> {
             let top = self.stack.last_mut().expect("just pushed");
             top.end = ample.as_ref().map_or(top.actions.len(), Vec::len);
             top.ample = ample;
+            self.compute_successors();
         }
         if self.findings.violations.len() > before
             || self.findings.violations.iter().any(|v| v.path.is_none())
@@ -239,6 +251,27 @@ impl<M: Model> Dfs<'_, M> {
             {
                 v.path = Some(path.clone());
             }
+        }
+    }
+
+    /// Fills the top frame's successors for its choices and prefetches their visited-set slots
+    /// (when the visited key is the fingerprint itself, i.e. without preemption bounding).
+    fn compute_successors(&mut self) {
+        let top = self.stack.last_mut().expect("non-empty stack");
+        top.successors.clear();
+        for k in 0..top.end {
+            let i = top.ample.as_ref().map_or(k, |a| a[k]);
+            let next = self.model.next_state(&top.state, &top.actions[i]);
+            let next = if self.options.symmetry {
+                self.model.canonical(&next).unwrap_or(next)
+            } else {
+                next
+            };
+            let fp = fingerprint(&next);
+            if self.options.max_preemptions.is_none() {
+                self.visited.prefetch(fp);
+            }
+            top.successors.push(Some((next, fp)));
         }
     }
 

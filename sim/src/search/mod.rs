@@ -4,6 +4,7 @@
 mod bfs;
 mod check;
 mod dfs;
+mod fpset;
 mod liveness;
 mod random;
 mod report;
