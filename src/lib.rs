@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod commands;
 pub mod error;
+pub mod gate;
 pub mod memory;
 pub mod progress;
 pub mod real;

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use vmrace::commands::{self, check};
 use vmrace::error::{CliError, EXIT_BAD_INPUT, EXIT_OK};
+use vmrace::gate::{GateOptions, Shard};
 
 /// Deterministic race simulation for libvirt, QEMU, the guest agent and the host network.
 #[derive(Parser)]
@@ -49,6 +50,28 @@ enum Command {
         /// Search threads (results are identical for any value).
         #[arg(long, default_value_t = 1)]
         jobs: usize,
+        /// Also write JUnit XML (one testcase per scenario × case × variant) to this file.
+        #[arg(long)]
+        junit: Option<PathBuf>,
+        /// Run only shard I of N: job k (scenario × case × variant, in order) goes to k mod N.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+        /// Leave run times out of the JSON lines and JUnit (shard outputs then merge byte for byte).
+        #[arg(long)]
+        no_timing: bool,
+        /// Keep every violating trace in this directory (stable file names).
+        #[arg(long, value_name = "DIR")]
+        save_traces: Option<PathBuf>,
+        /// Replay the stored traces in this directory first; a trace that no longer replays or
+        /// no longer violates where a violation is still expected is drift (exit 1).
+        #[arg(long, value_name = "DIR")]
+        traces: Option<PathBuf>,
+    },
+    /// Combine the `check --format json --shard I/N` outputs of every shard into the unsharded
+    /// run's lines, in its order, byte for byte.
+    Merge {
+        /// The shards' JSON-lines files.
+        files: Vec<PathBuf>,
     },
     /// Print every distinct outcome of a scenario with a witness trace, and every violation.
     Explore {
@@ -124,13 +147,26 @@ fn main() -> ExitCode {
             paths,
             format,
             jobs,
+            junit,
+            shard,
+            no_timing,
+            save_traces,
+            traces,
         } => jobs_ok(jobs).and_then(|jobs| {
             let format = match format {
                 Format::Table => check::Format::Table,
                 Format::Json => check::Format::Json,
             };
-            check::run(&paths, format, jobs)
+            let gate = GateOptions {
+                junit,
+                shard: shard.as_deref().map(Shard::parse).transpose()?,
+                no_timing,
+                save_traces,
+                traces,
+            };
+            check::run(&paths, format, jobs, &gate)
         }),
+        Command::Merge { files } => vmrace::gate::merge::run(&files),
         Command::Explore {
             file,
             variant,

@@ -210,8 +210,16 @@ impl<M: Model> Dfs<'_, M> {
         } else if self.options.max_depth.is_some_and(|max| depth >= max) {
             self.report.cut(Cut::Depth(depth));
         } else {
-            let ample = self.select();
+            let mut ample = self.select();
             let top = self.stack.last_mut().expect("just pushed");
+            if depth == 0 && self.options.root_shard.is_some() {
+                let all: Vec<usize> = ample.unwrap_or_else(|| (0..top.actions.len()).collect());
+                ample = Some(
+                    all.into_iter()
+                        .filter(|&i| self.options.in_root_shard(i))
+                        .collect(),
+                );
+            }
             top.end = ample.as_ref().map_or(top.actions.len(), Vec::len);
             top.ample = ample;
         }
