@@ -7,5 +7,6 @@ pub mod gate;
 pub mod memory;
 pub mod progress;
 pub mod real;
+pub mod repro;
 pub mod scenario;
 pub mod story;

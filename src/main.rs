@@ -73,6 +73,37 @@ enum Command {
         /// The shards' JSON-lines files.
         files: Vec<PathBuf>,
     },
+    /// Reproduce a bug report: explore only interleavings that follow the log's events, and
+    /// report those ending in the symptom, shortest first (docs/repro.md).
+    Repro {
+        /// The log (QMP event lines, libvirt debug lines, virsh commands, `symptom:` lines).
+        #[arg(long)]
+        log: PathBuf,
+        /// Only this scenario (name or file).
+        #[arg(long, conflicts_with = "model")]
+        scenario: Option<String>,
+        /// Only scenarios of this model.
+        #[arg(long)]
+        model: Option<String>,
+        /// Where the bundled scenarios are.
+        #[arg(long, default_value = "scenarios")]
+        scenarios: PathBuf,
+        /// Where to write the matching traces.
+        #[arg(long, default_value = "repro-traces")]
+        out: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Write a starting scenario YAML from a log (domains, API calls, the symptom as a property).
+    New {
+        /// The log.
+        #[arg(long)]
+        from_log: PathBuf,
+        /// The scenario file to write.
+        #[arg(long, default_value = "from-log.yaml")]
+        out: PathBuf,
+    },
     /// Print every distinct outcome of a scenario with a witness trace, and every violation.
     Explore {
         /// The scenario file.
@@ -166,6 +197,23 @@ fn main() -> ExitCode {
             };
             check::run(&paths, format, jobs, &gate)
         }),
+        Command::Repro {
+            log,
+            scenario,
+            model,
+            scenarios,
+            out,
+            format,
+        } => {
+            let target = vmrace::repro::Target {
+                scenario,
+                model,
+                paths: vec![scenarios],
+                out,
+            };
+            vmrace::repro::run(&log, &target, matches!(format, Format::Json))
+        }
+        Command::New { from_log, out } => vmrace::repro::new::run(&from_log, &out),
         Command::Merge { files } => vmrace::gate::merge::run(&files),
         Command::Explore {
             file,
