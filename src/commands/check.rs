@@ -106,16 +106,30 @@ pub fn run(paths: &[PathBuf], format: Format, jobs: usize, gate: &GateOptions) -
     if let Some(path) = &gate.junit {
         junit::write(path, &runs, &saved, !gate.no_timing)?;
     }
-    let drifted: Vec<&Run> = runs.iter().filter(|r| !r.matches()).collect();
+    // A cut search the scenario requires to be complete is exit 3, not drift.
+    let drifted: Vec<&Run> = runs
+        .iter()
+        .filter(|r| !r.matches() && !r.incomplete_error)
+        .collect();
+    for run in runs.iter().filter(|r| r.incomplete_error) {
+        eprintln!(
+            "\nINCOMPLETE {} variant {}: a bound cut a search that must be complete ({}); raise \
+             the scenario's search bounds or set must_complete: false",
+            run.scenario,
+            run.variant,
+            run.cuts.join(", ")
+        );
+    }
     for run in &drifted {
         eprintln!("\n{}", explain_drift(run));
     }
     let incomplete = runs.iter().any(|r| r.incomplete_error);
     if format == Format::Table {
+        let cut = runs.iter().filter(|r| r.incomplete_error).count();
         eprintln!(
-            "\n{} checked, {} as expected, {} drifted",
+            "\n{} checked, {} as expected, {} drifted, {cut} incomplete",
             runs.len(),
-            runs.len() - drifted.len(),
+            runs.len() - drifted.len() - cut,
             drifted.len()
         );
     }
@@ -150,7 +164,9 @@ fn print_row(run: &Run, format: Format, (job, of): (usize, usize), timing: bool)
             println!("{}", serde_json::to_string(&line).expect("JSON"));
         }
         Format::Table => {
-            let mark = if !run.matches() {
+            let mark = if run.incomplete_error {
+                format!("  ← INCOMPLETE (cut: {})", run.cuts.join(", "))
+            } else if !run.matches() {
                 "  ← DRIFT".to_string()
             } else if !run.cuts.is_empty() {
                 format!("  (cut: {})", run.cuts.join(", "))

@@ -36,11 +36,11 @@ pub fn case_name(run: &Run) -> String {
 
 /// Renders the document; `saved` maps a run's index to the trace files written for it.
 pub fn render(runs: &[Run], saved: &BTreeMap<usize, Vec<PathBuf>>, timing: bool) -> String {
-    let failures = runs.iter().filter(|r| !r.matches()).count();
-    let errors = runs
+    let failures = runs
         .iter()
-        .filter(|r| r.matches() && r.incomplete_error)
+        .filter(|r| !r.matches() && !r.incomplete_error)
         .count();
+    let errors = runs.iter().filter(|r| r.incomplete_error).count();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
@@ -70,19 +70,19 @@ pub fn render(runs: &[Run], saved: &BTreeMap<usize, Vec<PathBuf>>, timing: bool)
             .iter()
             .map(|p| format!("saved trace: {}\n", p.display()))
             .collect();
-        if !run.matches() {
+        if run.incomplete_error {
+            let _ = writeln!(
+                out,
+                ">\n      <error message=\"a bound cut a search that must be complete: {}\" type=\"incomplete\"/>\n    </testcase>",
+                escape(&run.cuts.join(", "))
+            );
+        } else if !run.matches() {
             let _ = writeln!(
                 out,
                 ">\n      <failure message=\"expected {}, got {}\" type=\"drift\">{}</failure>\n    </testcase>",
                 escape(&run.expected.to_string()),
                 escape(&run.got.to_string()),
                 escape(&format!("{}{saved_text}", explain_drift(run)))
-            );
-        } else if run.incomplete_error {
-            let _ = writeln!(
-                out,
-                ">\n      <error message=\"a bound cut a search that must be complete: {}\" type=\"incomplete\"/>\n    </testcase>",
-                escape(&run.cuts.join(", "))
             );
         } else if !saved_text.is_empty() {
             let _ = writeln!(

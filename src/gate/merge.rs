@@ -3,8 +3,8 @@
 //!
 //! Every line carries `job` (its index in the fixed scenario × case × variant order) and `of`
 //! (the number of jobs); merge sorts by `job`, refuses duplicates, gaps and mixed `of`, and
-//! prints the lines unchanged. Exit code as `check`: 1 if a line has `ok: false`, else 3 if one
-//! has `must_complete_cut: true`, else 0; 2 for bad input.
+//! prints the lines unchanged. Exit code as `check`: 1 if a line has `ok: false` (and was not
+//! cut), else 3 if one has `must_complete_cut: true`, else 0; 2 for bad input.
 
 use crate::error::{CliError, CliResult, EXIT_DRIFT, EXIT_INCOMPLETE, EXIT_OK};
 use std::collections::BTreeMap;
@@ -45,8 +45,9 @@ pub fn merge(files: &[PathBuf]) -> Result<(Vec<String>, i32), CliError> {
                     total.unwrap_or_default()
                 )));
             }
-            drift |= value.get("ok").and_then(|v| v.as_bool()) == Some(false);
-            cut |= value.get("must_complete_cut").and_then(|v| v.as_bool()) == Some(true);
+            let this_cut = value.get("must_complete_cut").and_then(|v| v.as_bool()) == Some(true);
+            drift |= !this_cut && value.get("ok").and_then(|v| v.as_bool()) == Some(false);
+            cut |= this_cut;
             if lines.insert(job, line.to_string()).is_some() {
                 return Err(CliError::bad_input(format!(
                     "{at}: job {job} appears twice"

@@ -160,10 +160,13 @@ fn place(scenario: &Scenario, job: &Job) -> String {
 
 /// Says which observed event could not be matched, and where model and log part ways.
 fn explain_miss(log: &log::Log, misses: &[Miss]) -> String {
-    let Some(best) = misses
-        .iter()
-        .max_by_key(|m| (m.unmodelled.is_empty(), m.longest, std::cmp::Reverse(m.unmodelled.len())))
-    else {
+    let Some(best) = misses.iter().max_by_key(|m| {
+        (
+            m.unmodelled.is_empty(),
+            m.longest,
+            std::cmp::Reverse(m.unmodelled.len()),
+        )
+    }) else {
         return "no interleaving matches: no scenario to try".into();
     };
     let mut out = format!("no interleaving matches the log. Closest: {}", best.place);

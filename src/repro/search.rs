@@ -120,9 +120,6 @@ pub fn search<M: Model>(
                 return found;
             }
         }
-        if bad.is_some() {
-            continue;
-        }
         for a in &actions {
             let next_pos = match event(&s, a) {
                 Some(e) if observable(e) => {
