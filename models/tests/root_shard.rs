@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 /// the distinct terminal states.
 struct Terminals<M>(M);
 
-impl<M: Model> Model for Terminals<M> {
+impl<M: Model + 'static> Model for Terminals<M> {
     type State = M::State;
     type Action = M::Action;
     fn name(&self) -> String {
@@ -67,7 +67,7 @@ impl<M: Model> Model for Terminals<M> {
 
 type Found = (BTreeSet<String>, BTreeSet<String>);
 
-fn found<M: Model>(model: &M, options: &Options) -> Found {
+fn found<M: Model>(model: &M, options: &Options) -> (Found, u64) {
     let report = explore(model, options);
     assert!(
         report.complete,
@@ -75,14 +75,15 @@ fn found<M: Model>(model: &M, options: &Options) -> Found {
         model.name(),
         report.cuts
     );
-    (
+    let found = (
         report.outcomes.keys().cloned().collect(),
         report
             .violations
             .iter()
             .map(|v| v.property.clone())
             .collect(),
-    )
+    );
+    (found, report.states)
 }
 
 fn check_union<M: Model>(model: &M) {
@@ -93,7 +94,7 @@ fn check_union<M: Model>(model: &M) {
                 reduction,
                 ..Options::default()
             };
-            let whole = found(model, &base);
+            let (whole, states) = found(model, &base);
             assert!(whole.0.len() > 1, "the model has several terminal states");
             for n in 1..=3 {
                 let mut union: Found = Default::default();
@@ -103,8 +104,8 @@ fn check_union<M: Model>(model: &M) {
                         root_shard: Some((i, n)),
                         ..base.clone()
                     };
-                    let (t, v) = found(model, &opts);
-                    smaller |= t.len() < whole.0.len();
+                    let ((t, v), shard_states) = found(model, &opts);
+                    smaller |= shard_states < states;
                     union.0.extend(t);
                     union.1.extend(v);
                 }
@@ -126,4 +127,33 @@ fn union_of_root_shards_is_the_whole_run() {
     check_union(&Terminals(
         TapChurn::new(2, 1, Naming::LowestFree, Cleanup::Buggy).unwrap(),
     ));
+}
+
+/// The BFS states budget is checked per chunk during a level, so a cut run overshoots by at most
+/// one chunk's successors instead of a whole level.
+#[test]
+fn bfs_states_budget_is_checked_during_a_level() {
+    let model = TapChurn::new(4, 1, Naming::LowestFree, Cleanup::Buggy).unwrap();
+    let whole = explore(&model, &Options::default());
+    let limit = whole.states / 10;
+    for jobs in [1, 2] {
+        let report = explore(
+            &model,
+            &Options {
+                max_states: Some(limit),
+                jobs,
+                ..Options::default()
+            },
+        );
+        assert!(!report.complete);
+        assert_eq!(report.cuts, vec![sim::Cut::States(limit)]);
+        // One chunk is 64 states, each with at most 4 VMs' steps.
+        let slack = 64 * 4 * jobs as u64;
+        assert!(
+            report.states <= limit + slack,
+            "{} states for a budget of {limit} (whole run {})",
+            report.states,
+            whole.states
+        );
+    }
 }
