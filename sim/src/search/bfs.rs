@@ -331,13 +331,15 @@ impl<M: Model> Search<'_, M> {
     }
 }
 
+/// The shards one merge thread owns, each with the candidate buckets for it.
+type Owned<'a, S> = Vec<(&'a mut Shard<Parent>, Vec<Vec<Candidate<S>>>)>;
+
 fn merge_level<S: Send>(
     visited: &mut ShardedSet<Parent>,
     per_shard: Vec<Vec<Vec<Candidate<S>>>>,
     jobs: usize,
 ) -> Vec<Entry<S>> {
-    let mut owned: Vec<Vec<(&mut Shard<Parent>, Vec<Vec<Candidate<S>>>)>> =
-        (0..jobs).map(|_| Vec::new()).collect();
+    let mut owned: Vec<Owned<'_, S>> = (0..jobs).map(|_| Vec::new()).collect();
     for ((part, shards), _) in visited.partition_mut(jobs).into_iter().enumerate().zip(0..) {
         for (_, shard) in shards {
             owned[part].push((shard, Vec::new()));
@@ -347,7 +349,7 @@ fn merge_level<S: Send>(
         let part = i % jobs;
         owned[part][i / jobs].1 = buckets;
     }
-    let merge = |mine: Vec<(&mut Shard<Parent>, Vec<Vec<Candidate<S>>>)>| {
+    let merge = |mine: Owned<'_, S>| {
         let mut fresh = Vec::new();
         for (shard, buckets) in mine {
             for candidate in buckets.into_iter().flatten() {
