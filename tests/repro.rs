@@ -130,6 +130,16 @@ fn new_from_log_writes_a_scenario_that_loads_and_builds() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
+        let text = std::fs::read_to_string(&file).unwrap();
+        let want = if log.contains("000") {
+            "!A.killed"
+        } else {
+            "A.agent_available"
+        };
+        assert!(
+            text.contains(want),
+            "the symptom becomes the property: {text}"
+        );
         let scenario = vmrace::scenario::Scenario::load(&file).expect("the scenario loads");
         assert_eq!(scenario.jobs().unwrap().len(), 1);
         let check = vmrace(&["check", file.to_str().unwrap()]);

@@ -13,9 +13,11 @@ fn quote(s: &str) -> String {
 /// The symptom as a property over the lifecycle model's observations of `dom`.
 fn property(symptom: Option<&str>, dom: &str) -> (String, String) {
     let s = symptom.unwrap_or("").to_ascii_lowercase();
-    if s.contains("agent") {
+    if s.contains("kill") {
+        ("always".into(), format!("!{dom}.killed"))
+    } else if s.contains("agent") {
         ("at_end".into(), format!("{dom}.agent_available"))
-    } else if s.contains("file system") || s.contains("fs") || s.contains("sigterm") {
+    } else if s.contains("file system") || s.contains("fsck") || s.contains("sigterm") {
         ("at_end".into(), format!("{dom}.fs == \"clean\""))
     } else {
         ("always".into(), format!("!{dom}.killed"))
