@@ -134,8 +134,24 @@ fn union_of_root_shards_is_the_whole_run() {
 #[test]
 fn bfs_states_budget_is_checked_during_a_level() {
     let model = TapChurn::new(4, 1, Naming::LowestFree, Cleanup::Buggy).unwrap();
-    let whole = explore(&model, &Options::default());
-    let limit = whole.states / 10;
+    let upto = |depth: usize| {
+        let opts = Options {
+            max_depth: Some(depth),
+            ..Options::default()
+        };
+        explore(&model, &opts).states
+    };
+    // Level 15 is the widest (19 652 states): the budget lands in its middle.
+    let depth = 15;
+    let before = upto(depth - 1);
+    let width = upto(depth) - before;
+    let limit = before + width / 2;
+    // One chunk is 64 states, each with at most 4 VMs' steps.
+    let slack = 64 * 4;
+    assert!(
+        width / 2 > 4 * slack,
+        "level {depth} is {width} states wide"
+    );
     for jobs in [1, 2] {
         let report = explore(
             &model,
@@ -147,13 +163,10 @@ fn bfs_states_budget_is_checked_during_a_level() {
         );
         assert!(!report.complete);
         assert_eq!(report.cuts, vec![sim::Cut::States(limit)]);
-        // One chunk is 64 states, each with at most 4 VMs' steps.
-        let slack = 64 * 4 * jobs as u64;
         assert!(
-            report.states <= limit + slack,
-            "{} states for a budget of {limit} (whole run {})",
-            report.states,
-            whole.states
+            report.states <= limit + slack * jobs as u64,
+            "{} states for a budget of {limit} (level {depth}: {before} + {width})",
+            report.states
         );
     }
 }
