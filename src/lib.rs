@@ -3,8 +3,10 @@
 pub mod bench;
 pub mod commands;
 pub mod error;
+pub mod gate;
 pub mod memory;
 pub mod progress;
 pub mod real;
+pub mod repro;
 pub mod scenario;
 pub mod story;

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use vmrace::commands::{self, check};
 use vmrace::error::{CliError, EXIT_BAD_INPUT, EXIT_OK};
+use vmrace::gate::{GateOptions, Shard};
 
 /// Deterministic race simulation for libvirt, QEMU, the guest agent and the host network.
 #[derive(Parser)]
@@ -52,6 +53,59 @@ enum Command {
         /// Run everything twice (with another thread count) and compare hashes of the results.
         #[arg(long)]
         check_determinism: bool,
+        /// Also write JUnit XML (one testcase per scenario × case × variant) to this file.
+        #[arg(long)]
+        junit: Option<PathBuf>,
+        /// Run only shard I of N: job k (scenario × case × variant, in order) goes to k mod N.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+        /// Leave run times out of the JSON lines and JUnit (shard outputs then merge byte for byte).
+        #[arg(long)]
+        no_timing: bool,
+        /// Keep every violating trace in this directory (stable file names).
+        #[arg(long, value_name = "DIR")]
+        save_traces: Option<PathBuf>,
+        /// Replay the stored traces in this directory first; a trace that no longer replays or
+        /// no longer violates where a violation is still expected is drift (exit 1).
+        #[arg(long, value_name = "DIR")]
+        traces: Option<PathBuf>,
+    },
+    /// Combine the `check --format json --shard I/N` outputs of every shard into the unsharded
+    /// run's lines, in its order, byte for byte.
+    Merge {
+        /// The shards' JSON-lines files.
+        files: Vec<PathBuf>,
+    },
+    /// Reproduce a bug report: explore only interleavings that follow the log's events, and
+    /// report those ending in the symptom, shortest first (docs/repro.md).
+    Repro {
+        /// The log (QMP event lines, libvirt debug lines, virsh commands, `symptom:` lines).
+        #[arg(long)]
+        log: PathBuf,
+        /// Only this scenario (name or file).
+        #[arg(long, conflicts_with = "model")]
+        scenario: Option<String>,
+        /// Only scenarios of this model.
+        #[arg(long)]
+        model: Option<String>,
+        /// Where the bundled scenarios are.
+        #[arg(long, default_value = "scenarios")]
+        scenarios: PathBuf,
+        /// Where to write the matching traces.
+        #[arg(long, default_value = "repro-traces")]
+        out: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Write a starting scenario YAML from a log (domains, API calls, the symptom as a property).
+    New {
+        /// The log.
+        #[arg(long)]
+        from_log: PathBuf,
+        /// The scenario file to write.
+        #[arg(long, default_value = "from-log.yaml")]
+        out: PathBuf,
     },
     /// Print every distinct outcome of a scenario with a witness trace, and every violation.
     Explore {
@@ -128,13 +182,44 @@ fn main() -> ExitCode {
             format,
             jobs,
             check_determinism,
+            junit,
+            shard,
+            no_timing,
+            save_traces,
+            traces,
         } => jobs_ok(jobs).and_then(|jobs| {
             let format = match format {
                 Format::Table => check::Format::Table,
                 Format::Json => check::Format::Json,
             };
-            check::run(&paths, format, jobs, check_determinism)
+            let gate = GateOptions {
+                junit,
+                shard: shard.as_deref().map(Shard::parse).transpose()?,
+                no_timing,
+                save_traces,
+                traces,
+                check_determinism,
+            };
+            check::run(&paths, format, jobs, &gate)
         }),
+        Command::Repro {
+            log,
+            scenario,
+            model,
+            scenarios,
+            out,
+            format,
+        } => {
+            let target = vmrace::repro::Target {
+                scenario,
+                model,
+                paths: vec![scenarios],
+                out,
+            };
+            vmrace::repro::run(&log, &target, matches!(format, Format::Json))
+        }
+        Command::New { from_log, out } => vmrace::repro::new::run(&from_log, &out),
+        Command::Merge { files } => vmrace::gate::merge::run(&files),
         Command::Explore {
             file,
             variant,

@@ -68,8 +68,8 @@ fn ok_drift_and_incomplete_exit_codes() {
     let o = vmrace(&["check", &cut]);
     assert_eq!(
         o.status.code(),
-        Some(1),
-        "holds expected but bounded: drift, {}",
+        Some(3),
+        "holds expected but the search was cut: {}",
         stderr(&o)
     );
     let only_cut = scenario(

@@ -51,3 +51,16 @@ pub struct ModelInfo {
     /// Its variant axes.
     pub axes: Vec<VariantAxis>,
 }
+
+/// An observable event as a log shows it, in the canonical names `vmrace repro` parses logs into
+/// (`docs/repro.md`): `qmp:<EVENT>` (QMP events, `qmp:MIGRATION:<status>`), `api:<call>` (a
+/// libvirt API entry, e.g. `api:reboot`), `agent:eof`, `agent:error`, `signal:SIGTERM`,
+/// `net:<op>` (tap and port operations). A model's event matches a log event when they are
+/// equal or one is a `:`-prefix of the other (`api:reboot:acpi` matches `api:reboot`).
+pub type LogEvent = &'static str;
+
+/// Whether a model event matches a log event (equal, or one is a `:`-prefix of the other).
+pub fn log_matches(model: &str, log: &str) -> bool {
+    let prefix = |a: &str, b: &str| b.starts_with(a) && b[a.len()..].starts_with(':');
+    model == log || prefix(model, log) || prefix(log, model)
+}

@@ -1,11 +1,13 @@
 //! `vmrace check`: every scenario × case × variant, compared with what the scenario expects.
 
 use crate::error::{CliError, CliResult, EXIT_DRIFT, EXIT_INCOMPLETE, EXIT_OK};
+use crate::gate::{fixtures, junit, GateOptions};
 use crate::progress::Progress;
 use crate::scenario::run::Run;
-use crate::scenario::{file, Scenario};
+use crate::scenario::{file, Job, Scenario};
 use crate::story::story;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// How `check` prints.
@@ -20,6 +22,10 @@ pub enum Format {
 /// One JSON line of `check --format json`.
 #[derive(Serialize)]
 pub struct Line<'a> {
+    /// Index of this job in the fixed scenario × case × variant order (what `merge` sorts by).
+    pub job: usize,
+    /// Number of jobs in the unsharded run.
+    pub of: usize,
     /// Scenario name.
     pub scenario: &'a str,
     /// Scenario sources.
@@ -37,10 +43,17 @@ pub struct Line<'a> {
     pub ok: bool,
     /// Whether the search was exhaustive.
     pub complete: bool,
+    /// The bounds that cut the search (absent when none did).
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub cuts: &'a [String],
+    /// A bound cut a search the scenario marks `must_complete` (exit 3; absent when not).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub must_complete_cut: bool,
     /// Distinct states.
     pub states: u64,
-    /// Seconds (not part of determinism guarantees).
-    pub seconds: f64,
+    /// Seconds (not part of determinism guarantees; absent with `--no-timing`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<f64>,
 }
 
 /// Loads every scenario under `paths` (all of them, so bad input is reported before any run).
@@ -72,14 +85,16 @@ pub fn results_hash(runs: &[Run]) -> u64 {
     sim::fingerprint(&text)
 }
 
-/// Runs every job again with another thread count and compares [`results_hash`]es.
-fn check_determinism(scenarios: &[Scenario], runs: &[Run], jobs: usize) -> Result<bool, CliError> {
+/// Runs the same jobs again with another thread count and compares [`results_hash`]es.
+fn check_determinism(
+    work: &[(&Scenario, Job)],
+    runs: &[Run],
+    jobs: usize,
+) -> Result<bool, CliError> {
     let other = if jobs == 1 { 2 } else { 1 };
     let mut again = Vec::new();
-    for scenario in scenarios {
-        for job in scenario.jobs()? {
-            again.push(scenario.run(&job, other)?);
-        }
+    for (scenario, job) in work {
+        again.push(scenario.run(job, other)?);
     }
     let (a, b) = (results_hash(runs), results_hash(&again));
     eprintln!(
@@ -92,51 +107,93 @@ fn check_determinism(scenarios: &[Scenario], runs: &[Run], jobs: usize) -> Resul
 }
 
 /// Runs the check.
-pub fn run(paths: &[PathBuf], format: Format, jobs: usize, determinism: bool) -> CliResult {
+pub fn run(paths: &[PathBuf], format: Format, jobs: usize, gate: &GateOptions) -> CliResult {
     let scenarios = load_all(paths)?;
+    let replay_failures = match &gate.traces {
+        Some(dir) => fixtures::verify_all(dir)?,
+        None => 0,
+    };
+    let mut work = Vec::new();
+    for scenario in &scenarios {
+        for job in scenario.jobs()? {
+            work.push((scenario, job));
+        }
+    }
+    let of = work.len();
     let mut runs = Vec::new();
+    let mut saved = BTreeMap::new();
     if format == Format::Table {
         println!(
             "{:<34} {:<28} {:<34} {:<22} {:<22} {:>9} {:>7}",
             "scenario", "case", "variant", "expected", "got", "states", "secs"
         );
     }
-    for scenario in &scenarios {
-        for job in scenario.jobs()? {
-            let progress = Progress::start(&format!("{} {}", scenario.name, job.variant));
-            let run = scenario.run(&job, jobs)?;
-            progress.finish();
-            print_row(&run, format);
-            runs.push(run);
+    let mut mine = Vec::new();
+    for (k, (scenario, job)) in work.into_iter().enumerate() {
+        if gate.shard.is_some_and(|s| !s.owns(k)) {
+            continue;
         }
+        let progress = Progress::start(&format!("{} {}", scenario.name, job.variant));
+        let run = scenario.run(&job, jobs)?;
+        progress.finish();
+        print_row(&run, format, (k, of), !gate.no_timing);
+        if let Some(dir) = &gate.save_traces {
+            let written = fixtures::save(dir, &run)?;
+            if !written.is_empty() {
+                saved.insert(runs.len(), written);
+            }
+        }
+        runs.push(run);
+        mine.push((scenario, job));
     }
-    let drifted: Vec<&Run> = runs.iter().filter(|r| !r.matches()).collect();
+    if let Some(path) = &gate.junit {
+        junit::write(path, &runs, &saved, !gate.no_timing)?;
+    }
+    // A cut search the scenario requires to be complete is exit 3, not drift.
+    let drifted: Vec<&Run> = runs
+        .iter()
+        .filter(|r| !r.matches() && !r.incomplete_error)
+        .collect();
+    for run in runs.iter().filter(|r| r.incomplete_error) {
+        eprintln!(
+            "\nINCOMPLETE {} variant {}: a bound cut a search that must be complete ({}); raise \
+             the scenario's search bounds or set must_complete: false",
+            run.scenario,
+            run.variant,
+            run.cuts.join(", ")
+        );
+    }
     for run in &drifted {
         eprintln!("\n{}", explain_drift(run));
     }
     let incomplete = runs.iter().any(|r| r.incomplete_error);
-    let deterministic = !determinism || check_determinism(&scenarios, &runs, jobs)?;
+    let deterministic = !gate.check_determinism || check_determinism(&mine, &runs, jobs)?;
     if format == Format::Table {
+        let cut = runs.iter().filter(|r| r.incomplete_error).count();
         eprintln!(
-            "\n{} checked, {} as expected, {} drifted",
+            "\n{} checked, {} as expected, {} drifted, {cut} incomplete",
             runs.len(),
-            runs.len() - drifted.len(),
+            runs.len() - drifted.len() - cut,
             drifted.len()
         );
     }
-    Ok(if !drifted.is_empty() || !deterministic {
-        EXIT_DRIFT
-    } else if incomplete {
-        EXIT_INCOMPLETE
-    } else {
-        EXIT_OK
-    })
+    Ok(
+        if !drifted.is_empty() || replay_failures > 0 || !deterministic {
+            EXIT_DRIFT
+        } else if incomplete {
+            EXIT_INCOMPLETE
+        } else {
+            EXIT_OK
+        },
+    )
 }
 
-fn print_row(run: &Run, format: Format) {
+fn print_row(run: &Run, format: Format, (job, of): (usize, usize), timing: bool) {
     match format {
         Format::Json => {
             let line = Line {
+                job,
+                of,
                 scenario: &run.scenario,
                 source: &run.source,
                 case: run.case.as_deref(),
@@ -145,13 +202,23 @@ fn print_row(run: &Run, format: Format) {
                 got: &run.got,
                 ok: run.matches(),
                 complete: run.complete,
+                cuts: &run.cuts,
+                must_complete_cut: run.incomplete_error,
                 states: run.states,
-                seconds: run.seconds,
+                seconds: timing.then_some(run.seconds),
             };
             println!("{}", serde_json::to_string(&line).expect("JSON"));
         }
         Format::Table => {
-            let mark = if run.matches() { "" } else { "  ← DRIFT" };
+            let mark = if run.incomplete_error {
+                format!("  ← INCOMPLETE (cut: {})", run.cuts.join(", "))
+            } else if !run.matches() {
+                "  ← DRIFT".to_string()
+            } else if !run.cuts.is_empty() {
+                format!("  (cut: {})", run.cuts.join(", "))
+            } else {
+                String::new()
+            };
             println!(
                 "{:<34} {:<28} {:<34} {:<22} {:<22} {:>9} {:>7.2}{mark}",
                 run.scenario,

@@ -8,6 +8,9 @@ use evalexpr::{
 use models::scenario::{Obs, Observable};
 use sim::{ActorId, Footprint, Model, Property, PropertyKind, StepInfo};
 
+/// A property as a scenario states it: name, kind, expression, plain-words meaning.
+pub type PropertyDef = (String, PropertyKind, String, Option<String>);
+
 /// One compiled property.
 pub struct CompiledProperty {
     /// Name.
@@ -48,11 +51,7 @@ fn context(obs: Vec<(String, Obs)>) -> HashMapContext<DefaultNumericTypes> {
 impl<M: Observable> Checked<M> {
     /// Compiles `(name, kind, expr, means)` properties and checks every expression and observed
     /// name against the initial state, so that typos fail at load time.
-    pub fn new(
-        inner: M,
-        props: Vec<(String, PropertyKind, String, Option<String>)>,
-        observe: Vec<String>,
-    ) -> Result<Self, String> {
+    pub fn new(inner: M, props: Vec<PropertyDef>, observe: Vec<String>) -> Result<Self, String> {
         let init = inner
             .init_states()
             .into_iter()

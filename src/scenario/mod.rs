@@ -259,7 +259,7 @@ impl Scenario {
         Ok(setup)
     }
 
-    fn props(&self) -> Result<Vec<(String, PropertyKind, String, Option<String>)>, CliError> {
+    fn props(&self) -> Result<Vec<checked::PropertyDef>, CliError> {
         self.file
             .properties
             .iter()

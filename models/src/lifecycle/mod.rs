@@ -17,6 +17,7 @@ pub mod config;
 mod events;
 mod fake_reboot;
 mod guest;
+mod log;
 mod qemu;
 pub mod state;
 pub mod step;

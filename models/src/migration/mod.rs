@@ -83,6 +83,7 @@ mod block;
 mod config;
 mod footprint;
 mod libvirt;
+mod log;
 mod qemu;
 mod state;
 mod storage;

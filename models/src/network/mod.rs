@@ -74,6 +74,7 @@ mod cleanup;
 mod config;
 mod footprint;
 mod host;
+mod log;
 mod model;
 mod state;
 

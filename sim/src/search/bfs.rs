@@ -14,7 +14,7 @@ use super::{Options, Reduction};
 use crate::fingerprint::fingerprint;
 use crate::model::Model;
 use crate::reduction::{Reducer, Scratch, Selection};
-use crate::sync::{scope, AtomicBool, Ordering};
+use crate::sync::{scope, AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 /// How a state was first reached: the parent's fingerprint and the index of the action in the
@@ -50,6 +50,12 @@ struct Search<'m, M: Model> {
     reducer: Option<Reducer>,
     started: Instant,
     out_of_time: AtomicBool,
+    /// Candidates produced in the current level (an upper bound on its new states).
+    candidates: AtomicUsize,
+    /// Distinct states of the completed levels.
+    known: AtomicUsize,
+    /// A worker stopped this level early because of the states budget.
+    budget_hit: AtomicBool,
 }
 
 /// Runs the search.
@@ -63,6 +69,9 @@ pub(super) fn run<M: Model>(model: &M, options: &Options) -> Report<M> {
         reducer,
         started: Instant::now(),
         out_of_time: AtomicBool::new(false),
+        candidates: AtomicUsize::new(0),
+        known: AtomicUsize::new(0),
+        budget_hit: AtomicBool::new(false),
         checker,
     };
     search.run()
@@ -97,6 +106,8 @@ impl<M: Model> Search<'_, M> {
         let mut depth = 0;
         while !frontier.is_empty() {
             report.max_depth = depth;
+            self.known.store(visited.len(), Ordering::Relaxed);
+            self.candidates.store(0, Ordering::Relaxed);
             let workers = self.expand_level(&frontier, depth, &visited, jobs);
             let mut per_shard: Vec<Vec<Vec<Candidate<M::State>>>> =
                 (0..SHARDS).map(|_| Vec::with_capacity(jobs)).collect();
@@ -120,7 +131,8 @@ impl<M: Model> Search<'_, M> {
                 break;
             }
             if let Some(limit) = self.options.max_states {
-                if visited.len() as u64 >= limit && !frontier.is_empty() {
+                let stopped_early = self.budget_hit.load(Ordering::Relaxed);
+                if stopped_early || (visited.len() as u64 >= limit && !frontier.is_empty()) {
                     report.cut(Cut::States(limit));
                     break;
                 }
@@ -154,7 +166,7 @@ impl<M: Model> Search<'_, M> {
             };
             let mut actions = Vec::new();
             while let Some(range) = queue.claim() {
-                if self.time_is_up() {
+                if self.time_is_up() || self.over_state_budget() {
                     break;
                 }
                 for entry in &frontier[range] {
@@ -173,6 +185,21 @@ impl<M: Model> Search<'_, M> {
                 .map(|h| h.join().expect("search worker panicked"))
                 .collect()
         })
+    }
+
+    /// The states budget, checked per chunk during a level: once the completed levels plus this
+    /// level's candidates (an upper bound on its new states) reach `max_states`, workers stop
+    /// claiming chunks. A run that never gets there is unaffected, so complete runs stay
+    /// deterministic; a cut run reports `Cut::States` as before.
+    fn over_state_budget(&self) -> bool {
+        let over = self.options.max_states.is_some_and(|limit| {
+            (self.known.load(Ordering::Relaxed) + self.candidates.load(Ordering::Relaxed)) as u64
+                >= limit
+        });
+        if over {
+            self.budget_hit.store(true, Ordering::Relaxed);
+        }
+        over
     }
 
     fn time_is_up(&self) -> bool {
@@ -228,9 +255,13 @@ impl<M: Model> Search<'_, M> {
             }
         };
         for i in chosen {
+            if depth == 0 && !self.options.in_root_shard(i) {
+                continue;
+            }
             let (next, fp) = self.canonical_fp(self.model.next_state(state, &actions[i]));
             worker.findings.transitions += 1;
             if !visited.contains(fp) {
+                self.candidates.fetch_add(1, Ordering::Relaxed);
                 worker.buckets[ShardedSet::<Parent>::shard_of(fp)].push(Candidate {
                     fp,
                     state: next,
@@ -302,13 +333,15 @@ impl<M: Model> Search<'_, M> {
     }
 }
 
+/// The shards one merge thread owns, each with the candidate buckets for it.
+type Owned<'a, S> = Vec<(&'a mut Shard<Parent>, Vec<Vec<Candidate<S>>>)>;
+
 fn merge_level<S: Send>(
     visited: &mut ShardedSet<Parent>,
     per_shard: Vec<Vec<Vec<Candidate<S>>>>,
     jobs: usize,
 ) -> Vec<Entry<S>> {
-    let mut owned: Vec<Vec<(&mut Shard<Parent>, Vec<Vec<Candidate<S>>>)>> =
-        (0..jobs).map(|_| Vec::new()).collect();
+    let mut owned: Vec<Owned<'_, S>> = (0..jobs).map(|_| Vec::new()).collect();
     for ((part, shards), _) in visited.partition_mut(jobs).into_iter().enumerate().zip(0..) {
         for (_, shard) in shards {
             owned[part].push((shard, Vec::new()));
@@ -318,7 +351,7 @@ fn merge_level<S: Send>(
         let part = i % jobs;
         owned[part][i / jobs].1 = buckets;
     }
-    let merge = |mine: Vec<(&mut Shard<Parent>, Vec<Vec<Candidate<S>>>)>| {
+    let merge = |mine: Owned<'_, S>| {
         let mut fresh = Vec::new();
         for (shard, buckets) in mine {
             for candidate in buckets.into_iter().flatten() {

@@ -12,6 +12,9 @@ use crate::search::visited::PassThrough;
 use std::collections::HashMap;
 use std::time::Instant;
 
+/// A successor not yet explored: its state and fingerprint.
+type Successor<M> = Option<(<M as Model>::State, u64)>;
+
 struct Frame<M: Model> {
     state: M::State,
     key: u64,
@@ -23,7 +26,7 @@ struct Frame<M: Model> {
     next: usize,
     /// The successors of the choices, computed when the frame is pushed so that their
     /// visited-set lookups can be prefetched together; taken one by one.
-    successors: Vec<Option<(M::State, u64)>>,
+    successors: Vec<Successor<M>>,
     via: Option<M::Action>,
     last_actor: Option<ActorId>,
     preemptions: u32,
@@ -44,7 +47,7 @@ struct Dfs<'m, M: Model> {
     outcome_paths: HashMap<String, (usize, u64, Path<M>)>,
     started: Instant,
     spare: Vec<Vec<M::Action>>,
-    spare_successors: Vec<Vec<Option<(M::State, u64)>>>,
+    spare_successors: Vec<Vec<Successor<M>>>,
 }
 
 /// Runs the search.
@@ -233,8 +236,16 @@ impl<M: Model> Dfs<'_, M> {
         } else if self.options.max_depth.is_some_and(|max| depth >= max) {
             self.report.cut(Cut::Depth(depth));
         } else {
-            let ample = self.select();
+            let mut ample = self.select();
             let top = self.stack.last_mut().expect("just pushed");
+            if depth == 0 && self.options.root_shard.is_some() {
+                let all: Vec<usize> = ample.unwrap_or_else(|| (0..top.actions.len()).collect());
+                ample = Some(
+                    all.into_iter()
+                        .filter(|&i| self.options.in_root_shard(i))
+                        .collect(),
+                );
+            }
             top.end = ample.as_ref().map_or(top.actions.len(), Vec::len);
             top.ample = ample;
             self.compute_successors();

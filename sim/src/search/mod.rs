@@ -78,6 +78,20 @@ pub struct Options {
     pub record_paths: bool,
     /// Seed for randomised strategies.
     pub seed: u64,
+    /// `Some((i, n))`: explore only the subtrees under the initial states' enabled actions whose
+    /// index in the enabled list is ≡ `i` (mod `n`) (BFS and DFS; the initial states themselves
+    /// are checked by every shard). The union over `i` in `0..n` of the distinct terminal states,
+    /// outcomes and violations equals the unsharded run's; per-shard state counts overlap.
+    /// The `eventually` (liveness) pass is not sharded.
+    pub root_shard: Option<(usize, usize)>,
+}
+
+impl Options {
+    /// Whether the action at `index` of an initial state's enabled list belongs to this shard.
+    pub fn in_root_shard(&self, index: usize) -> bool {
+        self.root_shard
+            .is_none_or(|(i, n)| n == 0 || index % n == i)
+    }
 }
 
 impl Default for Options {
@@ -94,6 +108,7 @@ impl Default for Options {
             stop_at_first: false,
             record_paths: true,
             seed: 0,
+            root_shard: None,
         }
     }
 }

@@ -1,0 +1,22 @@
+//! The migration model's observable projection for `vmrace repro`: which steps show in a log
+//! (`docs/repro.md` lists the log lines each event is parsed from).
+
+use super::state::{Call, Event, State, Step};
+use super::Migration;
+use crate::scenario::LogEvent;
+
+impl Migration {
+    /// The log event a step shows as, if any.
+    pub fn log_event(&self, _: &State, step: &Step) -> Option<LogEvent> {
+        Some(match step {
+            Step::Call(Call::Migrate) => "api:migrate",
+            Step::Call(Call::Resume) => "api:resume",
+            Step::HandleEvent(Event::Stop) => "qmp:STOP",
+            Step::HandleEvent(Event::Resume) => "qmp:RESUME",
+            Step::HandleEvent(Event::MigrationCompleted) => "qmp:MIGRATION:completed",
+            Step::HandleEvent(Event::MigrationFailed) => "qmp:MIGRATION:failed",
+            Step::HandleEvent(Event::MigrationCancelled) => "qmp:MIGRATION:cancelled",
+            _ => return None,
+        })
+    }
+}

@@ -1,0 +1,197 @@
+//! Regression fixtures: `check --save-traces DIR` keeps every violating trace under a stable
+//! name; `check --traces DIR` replays the stored traces first and reports a trace that no longer
+//! replays, or no longer violates its property, where the scenario still expects a violation.
+
+use crate::commands::replay::{load_trace, scenario_of};
+use crate::error::CliError;
+use crate::scenario::checked::Checked;
+use crate::scenario::run::Run;
+use crate::scenario::{Expected, WithModel};
+use models::lifecycle::Lifecycle;
+use models::migration::Migration;
+use models::network::Network;
+use models::scenario::Observable;
+use sim::{Model, PropertyKind, Trace};
+use std::path::{Path, PathBuf};
+
+/// A file-name-safe slug: ASCII alphanumerics kept, runs of anything else become one `-`.
+pub fn slug(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() || c == '.' || c == '_' {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_string()
+}
+
+/// The stable file name of a violating trace: `scenario[.case].variant.property.yaml`.
+pub fn file_name(run: &Run, property: &str) -> String {
+    let mut parts = vec![slug(&run.scenario)];
+    if let Some(c) = &run.case {
+        parts.push(slug(c));
+    }
+    parts.push(slug(&run.variant));
+    parts.push(slug(property));
+    format!("{}.yaml", parts.join("."))
+}
+
+/// Writes every violating trace of `run` into `dir`; returns the paths written.
+pub fn save(dir: &Path, run: &Run) -> Result<Vec<PathBuf>, CliError> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        CliError::bad_input(format!(
+            "--save-traces {}: cannot create: {e}",
+            dir.display()
+        ))
+    })?;
+    let mut written = Vec::new();
+    for b in &run.broken {
+        if b.trace.witness.as_deref() == Some("vacuous") {
+            continue;
+        }
+        let path = dir.join(file_name(run, &b.property));
+        std::fs::write(&path, b.trace.to_yaml())
+            .map_err(|e| CliError::bad_input(format!("{}: cannot write: {e}", path.display())))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// What replaying one stored trace showed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// It replays and still violates its property.
+    StillViolates,
+    /// The scenario no longer expects a violation for this variant: not checked.
+    NotExpected,
+    /// It replays but no longer violates.
+    NoLongerViolates,
+    /// It no longer replays (the model changed under it).
+    NoLongerReplays(String),
+}
+
+/// The stored traces (`*.yaml`) in `dir`, sorted.
+pub fn stored(dir: &Path) -> Result<Vec<PathBuf>, CliError> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| CliError::bad_input(format!("--traces {}: {e}", dir.display())))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Replays one stored trace against its scenario (bad or corrupt traces are bad input).
+pub fn verify(path: &Path) -> Result<Verdict, CliError> {
+    let trace = load_trace(path)?;
+    let property = trace.property.clone().ok_or_else(|| {
+        CliError::bad_input(format!(
+            "{}: not a violating trace (no `property`)",
+            path.display()
+        ))
+    })?;
+    let (scenario, job) = scenario_of(&trace, path)?;
+    let expected = scenario
+        .jobs()?
+        .into_iter()
+        .find(|j| j.case == job.case && j.variant == job.variant)
+        .map(|j| j.expected)
+        .ok_or_else(|| {
+            CliError::bad_input(format!(
+                "{}: scenario {} has no variant `{}`{}",
+                path.display(),
+                scenario.name,
+                job.variant,
+                job.case
+                    .as_deref()
+                    .map(|c| format!(" in case `{c}`"))
+                    .unwrap_or_default()
+            ))
+        })?;
+    if expected != Expected::Violated {
+        return Ok(Verdict::NotExpected);
+    }
+    let mut check = Check {
+        trace: &trace,
+        property: &property,
+        out: None,
+    };
+    scenario.with_model(&job, &mut check)?;
+    Ok(check.out.expect("the model replayed"))
+}
+
+/// Replays every stored trace in `dir`; prints one line per trace on stderr and returns how many
+/// failed (no longer replay or no longer violate).
+pub fn verify_all(dir: &Path) -> Result<usize, CliError> {
+    let mut failed = 0;
+    for path in stored(dir)? {
+        let verdict = verify(&path)?;
+        let line = match &verdict {
+            Verdict::StillViolates => "still violates".to_string(),
+            Verdict::NotExpected => "skipped: the scenario no longer expects a violation".into(),
+            Verdict::NoLongerViolates => {
+                failed += 1;
+                "REGRESSION: replays but no longer violates its property".into()
+            }
+            Verdict::NoLongerReplays(e) => {
+                failed += 1;
+                format!("REGRESSION: no longer replays: {e}")
+            }
+        };
+        eprintln!("trace {}: {line}", path.display());
+    }
+    Ok(failed)
+}
+
+struct Check<'a> {
+    trace: &'a Trace,
+    property: &'a str,
+    out: Option<Verdict>,
+}
+
+impl Check<'_> {
+    fn go<M: Observable>(&mut self, model: &Checked<M>) {
+        let states = match self.trace.replay(model) {
+            Ok(s) => s,
+            Err(e) => {
+                self.out = Some(Verdict::NoLongerReplays(e.to_string()));
+                return;
+            }
+        };
+        let last = states.last().expect("the initial state");
+        let mut enabled = Vec::new();
+        model.actions(last, &mut enabled);
+        let terminal = enabled.is_empty();
+        let props = model.properties();
+        let violates = match props.iter().find(|p| p.name == self.property) {
+            Some(p) => match p.kind {
+                PropertyKind::Always => states.iter().any(|s| !p.holds(model, s)),
+                PropertyKind::AtEnd => terminal && !p.holds(model, last),
+                // Liveness lassos and vacuity: replaying without divergence is the check.
+                PropertyKind::Eventually | PropertyKind::Sometimes => true,
+            },
+            // `deadlock`: the run ends in a terminal state the model does not call done.
+            None => terminal && !model.is_done(last),
+        };
+        self.out = Some(if violates {
+            Verdict::StillViolates
+        } else {
+            Verdict::NoLongerViolates
+        });
+    }
+}
+
+impl WithModel for Check<'_> {
+    fn lifecycle(&mut self, model: &Checked<Lifecycle>) {
+        self.go(model)
+    }
+    fn network(&mut self, model: &Checked<Network>) {
+        self.go(model)
+    }
+    fn migration(&mut self, model: &Checked<Migration>) {
+        self.go(model)
+    }
+}
