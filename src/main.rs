@@ -49,6 +49,10 @@ enum Command {
         /// Search threads (results are identical for any value).
         #[arg(long, default_value_t = 1)]
         jobs: usize,
+        /// Afterwards replay every violation and outcome witness on real software (root; for
+        /// models with a real replay); a disagreement is drift.
+        #[arg(long)]
+        real: bool,
     },
     /// Print every distinct outcome of a scenario with a witness trace, and every violation.
     Explore {
@@ -74,6 +78,31 @@ enum Command {
     Replay {
         /// The trace (YAML).
         trace: PathBuf,
+        /// Execute it on real software (network: netns, taps, Linux bridge, private OVS; needs
+        /// root) and compare with the model: exit 0 agree, 1 disagree, 2 cannot run.
+        #[arg(long)]
+        real: bool,
+        /// Output format of `--real`.
+        #[arg(long, value_enum, default_value = "table", requires = "real")]
+        format: Format,
+    },
+    /// Replay every witness of every scenario on real software N times; print the agreement.
+    Fidelity {
+        /// Scenario files or directories.
+        #[arg(default_value = "scenarios")]
+        paths: Vec<PathBuf>,
+        /// Real replays per witness trace.
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+        /// Random found traces added per job of scenarios with 3 or more VMs.
+        #[arg(long, default_value_t = 4)]
+        sample: usize,
+        /// Seed of that random sample.
+        #[arg(long, default_value_t = commands::real::DEFAULT_SEED)]
+        seed: u64,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
     },
     /// Measure the explorer on the SPEC.md benchmark models (states/s, distinct states, memory).
     ///
@@ -106,7 +135,18 @@ fn jobs_ok(jobs: usize) -> Result<usize, CliError> {
     }
 }
 
+fn check_format(format: Format) -> check::Format {
+    match format {
+        Format::Table => check::Format::Table,
+        Format::Json => check::Format::Json,
+    }
+}
+
 fn main() -> ExitCode {
+    if let Err(e) = vmrace::real::net::install_signal_handler() {
+        eprintln!("vmrace: {e}");
+        return ExitCode::from(EXIT_BAD_INPUT as u8);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -124,12 +164,15 @@ fn main() -> ExitCode {
             paths,
             format,
             jobs,
+            real,
         } => jobs_ok(jobs).and_then(|jobs| {
-            let format = match format {
-                Format::Table => check::Format::Table,
-                Format::Json => check::Format::Json,
-            };
-            check::run(&paths, format, jobs)
+            let format = check_format(format);
+            let code = check::run(&paths, format, jobs)?;
+            if real {
+                Ok(code.max(commands::real::check(&paths, format)?))
+            } else {
+                Ok(code)
+            }
         }),
         Command::Explore {
             file,
@@ -140,7 +183,29 @@ fn main() -> ExitCode {
             commands::explore::run(&file, variant.as_deref(), case.as_deref(), jobs)
         }),
         Command::List { paths } => commands::list::run(&paths),
-        Command::Replay { trace } => commands::replay::run(&trace),
+        Command::Replay {
+            trace, real: false, ..
+        } => commands::replay::run(&trace),
+        Command::Replay {
+            trace,
+            real: true,
+            format,
+        } => commands::real::replay(&trace, check_format(format)),
+        Command::Fidelity {
+            paths,
+            runs,
+            sample,
+            seed,
+            format,
+        } => {
+            let opts = commands::real::FidelityOptions {
+                runs,
+                sample,
+                seed,
+                format: check_format(format),
+            };
+            commands::real::fidelity(&paths, &opts)
+        }
         Command::Bench {
             model,
             params,
