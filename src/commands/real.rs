@@ -253,6 +253,9 @@ pub struct FidelityLine {
 
 /// `vmrace fidelity`: every witness of every scenario × case × variant replayed `runs` times.
 pub fn fidelity(paths: &[PathBuf], opts: &FidelityOptions) -> CliResult {
+    if opts.runs == 0 {
+        return Err(CliError::bad_input("--runs must be at least 1"));
+    }
     let mut totals = (0usize, 0usize, 0f64);
     for scenario in load_all(paths)? {
         if !supports_real(&scenario.file.model) {
