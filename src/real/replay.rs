@@ -150,3 +150,70 @@ pub fn replay_real(scenario: &Scenario, job: &Job, trace: &Trace) -> Result<Real
         ))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(observed_b: &str) -> RealOutcome {
+        let map = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>()
+        };
+        let observed = map(&[("B.connected", observed_b), ("B.state", "running")]);
+        let predicted = map(&[("B.connected", "false"), ("B.state", "running")]);
+        RealOutcome {
+            model: "network".into(),
+            scenario: "s".into(),
+            variant: "v".into(),
+            case: None,
+            agreed: observed == predicted,
+            predicted,
+            observed,
+            steps: vec![RealStep {
+                actor: "api-A".into(),
+                label: "ovs-del-port".into(),
+                action: "ovs-vsctl a|b".into(),
+                result: "done".into(),
+            }],
+            environment: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn markdown_shows_predicted_and_observed_side_by_side() {
+        let text = outcome("true").to_markdown();
+        assert!(text.contains("**DISAGREED on `B.connected`**"), "{text}");
+        assert!(
+            text.contains("| `B.connected` | false | true | DIFFERS |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| `B.state` | running | running | ok |"),
+            "{text}"
+        );
+        assert!(text.contains("`ovs-vsctl a\\|b`"), "{text}");
+        let agreed = outcome("false");
+        assert!(agreed.disagreements().is_empty());
+        assert!(agreed.to_markdown().contains("**AGREED"));
+    }
+
+    #[test]
+    fn lifecycle_traces_need_the_qemu_replay() {
+        let path = std::path::Path::new("scenarios/seed-000-default-mode.yaml");
+        let scenario = Scenario::load(path).expect("bundled scenario");
+        let job = scenario.jobs().expect("jobs").remove(0);
+        let witness = crate::commands::real::witnesses(&scenario, &job, 1, 7)
+            .expect("witnesses")
+            .remove(0);
+        let err = replay_real(&scenario, &job, &witness.trace).expect_err("no QEMU replay");
+        assert_eq!(err.code, crate::error::EXIT_BAD_INPUT);
+        assert_eq!(
+            err.message,
+            "real replay of lifecycle traces needs the QEMU replay (not in this build)"
+        );
+        assert!(!supports_real("lifecycle") && supports_real("network"));
+    }
+}
