@@ -69,6 +69,10 @@ enum Command {
         /// no longer violates where a violation is still expected is drift (exit 1).
         #[arg(long, value_name = "DIR")]
         traces: Option<PathBuf>,
+        /// Afterwards replay every violation and outcome witness on real software (root; for
+        /// models with a real replay); a disagreement is drift.
+        #[arg(long)]
+        real: bool,
     },
     /// Combine the `check --format json --shard I/N` outputs of every shard into the unsharded
     /// run's lines, in its order, byte for byte.
@@ -131,6 +135,31 @@ enum Command {
     Replay {
         /// The trace (YAML).
         trace: PathBuf,
+        /// Execute it on real software (network: netns, taps, Linux bridge, private OVS; needs
+        /// root) and compare with the model: exit 0 agree, 1 disagree, 2 cannot run.
+        #[arg(long)]
+        real: bool,
+        /// Output format of `--real`.
+        #[arg(long, value_enum, default_value = "table", requires = "real")]
+        format: Format,
+    },
+    /// Replay every witness of every scenario on real software N times; print the agreement.
+    Fidelity {
+        /// Scenario files or directories.
+        #[arg(default_value = "scenarios")]
+        paths: Vec<PathBuf>,
+        /// Real replays per witness trace.
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+        /// Random found traces added per job of scenarios with 3 or more VMs.
+        #[arg(long, default_value_t = 4)]
+        sample: usize,
+        /// Seed of that random sample.
+        #[arg(long, default_value_t = commands::real::DEFAULT_SEED)]
+        seed: u64,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
     },
     /// Measure the explorer on the SPEC.md benchmark models (states/s, distinct states, memory).
     ///
@@ -163,7 +192,18 @@ fn jobs_ok(jobs: usize) -> Result<usize, CliError> {
     }
 }
 
+fn check_format(format: Format) -> check::Format {
+    match format {
+        Format::Table => check::Format::Table,
+        Format::Json => check::Format::Json,
+    }
+}
+
 fn main() -> ExitCode {
+    if let Err(e) = vmrace::real::net::install_signal_handler() {
+        eprintln!("vmrace: {e}");
+        return ExitCode::from(EXIT_BAD_INPUT as u8);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -187,11 +227,9 @@ fn main() -> ExitCode {
             no_timing,
             save_traces,
             traces,
+            real,
         } => jobs_ok(jobs).and_then(|jobs| {
-            let format = match format {
-                Format::Table => check::Format::Table,
-                Format::Json => check::Format::Json,
-            };
+            let format = check_format(format);
             let gate = GateOptions {
                 junit,
                 shard: shard.as_deref().map(Shard::parse).transpose()?,
@@ -200,7 +238,12 @@ fn main() -> ExitCode {
                 traces,
                 check_determinism,
             };
-            check::run(&paths, format, jobs, &gate)
+            let code = check::run(&paths, format, jobs, &gate)?;
+            if real {
+                Ok(code.max(commands::real::check(&paths, format)?))
+            } else {
+                Ok(code)
+            }
         }),
         Command::Repro {
             log,
@@ -229,7 +272,29 @@ fn main() -> ExitCode {
             commands::explore::run(&file, variant.as_deref(), case.as_deref(), jobs)
         }),
         Command::List { paths } => commands::list::run(&paths),
-        Command::Replay { trace } => commands::replay::run(&trace),
+        Command::Replay {
+            trace, real: false, ..
+        } => commands::replay::run(&trace),
+        Command::Replay {
+            trace,
+            real: true,
+            format,
+        } => commands::real::replay(&trace, check_format(format)),
+        Command::Fidelity {
+            paths,
+            runs,
+            sample,
+            seed,
+            format,
+        } => {
+            let opts = commands::real::FidelityOptions {
+                runs,
+                sample,
+                seed,
+                format: check_format(format),
+            };
+            commands::real::fidelity(&paths, &opts)
+        }
         Command::Bench {
             model,
             params,

@@ -4,4 +4,5 @@ pub mod bench;
 pub mod check;
 pub mod explore;
 pub mod list;
+pub mod real;
 pub mod replay;

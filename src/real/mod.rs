@@ -1,3 +1,5 @@
 //! Real replay: drive real kernel objects, Open vSwitch and QEMU through a trace.
 pub mod net;
+pub mod net_replay;
 pub mod qemu;
+pub mod replay;

@@ -11,10 +11,11 @@
 //!
 //! Files: `sandbox` (namespace, bridge, lifetime), `ovs` (private OVS daemons), `tap` (tap
 //! holder processes), `ops` (the steps), `observe` (oracle), `registry` (signals, leftovers),
-//! `helper` (helper protocol), `sys` (raw syscalls), `tools` (external programs), `error`.
+//! `helper` (helper protocol), `mac` (MAC addresses), `sys` (raw syscalls), `tools` (external programs), `error`.
 
 mod error;
 pub mod helper;
+mod mac;
 mod observe;
 mod ops;
 mod ovs;
