@@ -1,3 +1,5 @@
 //! Real replay: drive real kernel objects, Open vSwitch and QEMU through a trace.
 pub mod net;
 pub mod qemu;
+pub mod qemu_replay;
+pub mod replay;
