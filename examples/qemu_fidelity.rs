@@ -2,7 +2,8 @@
 //! scenarios with real QEMU, `--runs N` times each, and prints the agreement
 //! per scenario, case, variant and witness (one JSON line each).
 //!
-//! `cargo run --example qemu_fidelity -- [--runs N] [--case NAME] SCENARIO.yaml...`
+//! `cargo run --example qemu_fidelity -- [--runs N] [--case NAME] [--variant V] [--source TEXT] SCENARIO.yaml...`
+//! (`--source` keeps the witnesses whose name contains TEXT).
 
 use std::path::Path;
 use std::time::Instant;
@@ -13,12 +14,16 @@ use vmrace::scenario::Scenario;
 fn main() {
     let mut runs = 1usize;
     let mut case_filter: Option<String> = None;
+    let mut variant_filter: Option<String> = None;
+    let mut source_filter = String::new();
     let mut files = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--runs" => runs = args.next().and_then(|n| n.parse().ok()).expect("--runs N"),
             "--case" => case_filter = args.next(),
+            "--variant" => variant_filter = args.next(),
+            "--source" => source_filter = args.next().expect("--source TEXT"),
             _ => files.push(a),
         }
     }
@@ -26,17 +31,27 @@ fn main() {
     for f in files {
         let scenario = Scenario::load(Path::new(&f)).unwrap_or_else(|e| panic!("{}", e.message));
         for job in scenario.jobs().unwrap_or_else(|e| panic!("{}", e.message)) {
-            if case_filter.is_some() && job.case != case_filter {
+            let wrong_variant = variant_filter.as_ref().is_some_and(|v| *v != job.variant);
+            if case_filter.is_some() && job.case != case_filter || wrong_variant {
                 continue;
             }
-            let run = scenario.run(&job, 1).unwrap_or_else(|e| panic!("{}", e.message));
+            let run = scenario
+                .run(&job, 1)
+                .unwrap_or_else(|e| panic!("{}", e.message));
             let mut traces: Vec<(String, sim::Trace)> = run
                 .broken
                 .iter()
                 .map(|b| (format!("violation: {}", b.property), b.trace.clone()))
                 .collect();
-            traces.extend(run.outcomes.iter().map(|o| (format!("outcome: {}", o.name), o.trace.clone())));
-            for (what, trace) in traces {
+            traces.extend(
+                run.outcomes
+                    .iter()
+                    .map(|o| (format!("outcome: {}", o.name), o.trace.clone())),
+            );
+            for (what, trace) in traces
+                .into_iter()
+                .filter(|(w, _)| w.contains(&source_filter))
+            {
                 let mut agreed = 0;
                 let mut accel = String::new();
                 let started = Instant::now();
@@ -45,7 +60,11 @@ fn main() {
                     match qemu_replay::replay(&scenario, &job, &trace) {
                         Ok(o) => {
                             agreed += usize::from(o.agreed);
-                            accel = o.environment.get("accelerator").cloned().unwrap_or_default();
+                            accel = o
+                                .environment
+                                .get("accelerator")
+                                .cloned()
+                                .unwrap_or_default();
                             last = Some(o);
                         }
                         Err(e) => {

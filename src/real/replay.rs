@@ -61,7 +61,11 @@ impl RealOutcome {
         let _ = writeln!(s, "| observation | predicted | observed |");
         let _ = writeln!(s, "|---|---|---|");
         for (k, p) in &self.predicted {
-            let o = self.observed.get(k).map(String::as_str).unwrap_or("(not observed)");
+            let o = self
+                .observed
+                .get(k)
+                .map(String::as_str)
+                .unwrap_or("(not observed)");
             let mark = if o == p { "" } else { " ✗" };
             let _ = writeln!(s, "| {k} | {p} | {o}{mark} |");
         }

@@ -74,9 +74,8 @@ fn domain_setup(setup: &Value) -> Result<DomainSetup, CliError> {
     }
     let d = &domains[0];
     let flag = |k: &str| d.get(k).and_then(Value::as_bool).unwrap_or(true);
-    let text = |v: Option<&Value>, default: &str| {
-        v.and_then(Value::as_str).unwrap_or(default).to_string()
-    };
+    let text =
+        |v: Option<&Value>, default: &str| v.and_then(Value::as_str).unwrap_or(default).to_string();
     if d.get("faults")
         .and_then(Value::as_array)
         .is_some_and(|f| !f.is_empty())
@@ -88,7 +87,9 @@ fn domain_setup(setup: &Value) -> Result<DomainSetup, CliError> {
         ));
     }
     if text(d.get("agent"), "connected") == "starting" {
-        return Err(unsupported("`agent: starting` is not replayed for real".into()));
+        return Err(unsupported(
+            "`agent: starting` is not replayed for real".into(),
+        ));
     }
     Ok(DomainSetup {
         name: text(d.get("name"), "A"),
@@ -112,7 +113,11 @@ fn compared(scenario: &Scenario, dom: &str) -> Vec<String> {
     names
 }
 
-fn environment(image: &GuestImage, choice: &accel::AccelChoice, vm: &mut Vm) -> BTreeMap<String, String> {
+fn environment(
+    image: &GuestImage,
+    choice: &accel::AccelChoice,
+    vm: &mut Vm,
+) -> BTreeMap<String, String> {
     let mut env = BTreeMap::new();
     env.insert("accelerator".into(), choice.accel.name().to_string());
     env.insert("accelerator_reason".into(), choice.reason.clone());
@@ -127,7 +132,10 @@ fn environment(image: &GuestImage, choice: &accel::AccelChoice, vm: &mut Vm) -> 
                 q["major"],
                 q["minor"],
                 q["micro"],
-                v["package"].as_str().map(|p| format!(" ({})", p.trim())).unwrap_or_default()
+                v["package"]
+                    .as_str()
+                    .map(|p| format!(" ({})", p.trim()))
+                    .unwrap_or_default()
             )
         })
         .unwrap_or_else(|| "unknown".into());
@@ -137,7 +145,10 @@ fn environment(image: &GuestImage, choice: &accel::AccelChoice, vm: &mut Vm) -> 
     env.insert("guest_image".into(), m.key.clone());
     env.insert("guest_kernel_release".into(), m.kernel_release.clone());
     for p in &m.packages {
-        env.insert(format!("guest_package.{}", p.name), format!("{} (deb sha256 {})", p.version, p.sha256));
+        env.insert(
+            format!("guest_package.{}", p.name),
+            format!("{} (deb sha256 {})", p.version, p.sha256),
+        );
     }
     for p in &m.host_packages {
         env.insert(format!("guest_host_package.{}", p.name), p.version.clone());
@@ -166,10 +177,8 @@ pub fn replay(scenario: &Scenario, job: &Job, trace: &Trace) -> Result<RealOutco
         .replay(job, trace)?
         .map_err(|e| CliError::bad_input(format!("the trace does not replay in the model: {e}")))?;
     let names = compared(scenario, &dom.name);
-    let predicted: BTreeMap<String, String> = all
-        .into_iter()
-        .filter(|(k, _)| names.contains(k))
-        .collect();
+    let predicted: BTreeMap<String, String> =
+        all.into_iter().filter(|(k, _)| names.contains(k)).collect();
 
     let image = GuestImage::locate().map_err(real_error)?;
     let choice = accel::choose(&image);
@@ -198,7 +207,10 @@ pub fn replay(scenario: &Scenario, job: &Job, trace: &Trace) -> Result<RealOutco
         .filter(|(k, _)| names.contains(k))
         .collect();
     let agreed = predicted == observed;
-    env.insert("replay_seconds".into(), format!("{:.1}", booted.elapsed().as_secs_f64()));
+    env.insert(
+        "replay_seconds".into(),
+        format!("{:.1}", booted.elapsed().as_secs_f64()),
+    );
     Ok(RealOutcome {
         model: scenario.file.model.clone(),
         scenario: scenario.name.clone(),

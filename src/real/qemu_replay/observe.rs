@@ -18,23 +18,21 @@ pub(crate) fn observe(r: &mut Runner) -> Result<BTreeMap<String, String>> {
     } else {
         "exited".into()
     };
-    let hellos: Vec<_> = r
-        .vm
-        .control
-        .messages()
-        .into_iter()
-        .filter(|m| matches!(m.msg, ControlMsg::Hello { .. }))
-        .collect();
+    let hellos: Vec<_> =
+        r.vm.control
+            .messages()
+            .into_iter()
+            .filter(|m| matches!(m.msg, ControlMsg::Hello { .. }))
+            .collect();
     let boots = hellos.len().saturating_sub(1);
     let boot_time = hellos.last().map(|m| m.received.mono);
-    let this_boot: Vec<String> = r
-        .vm
-        .console
-        .lines()
-        .into_iter()
-        .filter(|l| boot_time.is_none_or(|t| l.received.mono > t))
-        .map(|l| l.text)
-        .collect();
+    let this_boot: Vec<String> =
+        r.vm.console
+            .lines()
+            .into_iter()
+            .filter(|l| boot_time.is_none_or(|t| l.received.mono > t))
+            .map(|l| l.text)
+            .collect();
     let synced = this_boot.iter().any(|l| l.contains("fs: synced"));
     let answers = alive && status == "running" && r.vm.agent.sync(Duration::from_secs(5)).is_ok();
     let result = if !r.dom.managed {

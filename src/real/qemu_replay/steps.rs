@@ -194,14 +194,20 @@ impl Runner {
                 }
                 return Ok(Some((i, e)));
             }
-            if Instant::now() >= deadline || self.vm.qmp.eof().is_some() && {
-                // one last look after EOF: everything QEMU sent is in
-                thread::sleep(Duration::from_millis(20));
-                !self.vm.qmp.events()?.iter().enumerate().any(|(i, e)| {
-                    let set = if producer { &self.matched } else { &self.dispatched };
-                    !set.contains(&i) && matches(model, e)
-                })
-            } {
+            if Instant::now() >= deadline
+                || self.vm.qmp.eof().is_some() && {
+                    // one last look after EOF: everything QEMU sent is in
+                    thread::sleep(Duration::from_millis(20));
+                    !self.vm.qmp.events()?.iter().enumerate().any(|(i, e)| {
+                        let set = if producer {
+                            &self.matched
+                        } else {
+                            &self.dispatched
+                        };
+                        !set.contains(&i) && matches(model, e)
+                    })
+                }
+            {
                 return Ok(None);
             }
             thread::sleep(Duration::from_millis(5));
@@ -211,7 +217,10 @@ impl Runner {
     fn wait_for(&mut self, model: Value) -> Result<String> {
         Ok(match self.await_event(&model, true, EVENT_TIMEOUT)? {
             Some((_, e)) => format!("observed {}", describe(&e)),
-            None => format!("NOT observed: {model} (within {} s)", EVENT_TIMEOUT.as_secs()),
+            None => format!(
+                "NOT observed: {model} (within {} s)",
+                EVENT_TIMEOUT.as_secs()
+            ),
         })
     }
 
@@ -240,14 +249,23 @@ impl Runner {
     pub fn step(&mut self, step: &TraceStep) -> Result<RealStep> {
         let (kind, payload) = kind(step);
         Ok(match kind.as_str() {
-            "api-entry" | "wait-done" | "agent-shutdown-return" | "destroy-stop"
-            | "worker-notify-close" | "worker-run" | "fake-reboot-done" => internal(step),
+            "api-entry"
+            | "wait-done"
+            | "agent-shutdown-return"
+            | "destroy-stop"
+            | "worker-notify-close"
+            | "worker-run"
+            | "fake-reboot-done" => internal(step),
             "agent-shutdown-timeout" => done(
                 step,
                 "none",
                 "libvirt's agent wait times out: nothing is sent (no real counterpart needed)",
             ),
-            "monitor-return" => done(step, "none", "the QMP reply was read at QEMU's dispatch step"),
+            "monitor-return" => done(
+                step,
+                "none",
+                "the QMP reply was read at QEMU's dispatch step",
+            ),
             "agent-shutdown-send" => self.agent_send(step)?,
             "monitor-send" | "fake-reboot-reset" | "fake-reboot-cont" => {
                 match appended(step, ".qemu.commands").first() {
@@ -256,7 +274,11 @@ impl Runner {
                         self.send(&cmd)?;
                         done(step, format!("QMP {cmd}"), "sent")
                     }
-                    None => done(step, "none", "the model's libvirt sends nothing here (domain not running / QEMU gone)"),
+                    None => done(
+                        step,
+                        "none",
+                        "the model's libvirt sends nothing here (domain not running / QEMU gone)",
+                    ),
                 }
             }
             "destroy-begin" => {
@@ -283,7 +305,11 @@ impl Runner {
                     let eof = self.wait_agent_eof();
                     done(step, "none (read the agent socket)", eof)
                 }
-                _ => done(step, "none", "NO real counterpart: an injected agent I/O error"),
+                _ => done(
+                    step,
+                    "none",
+                    "NO real counterpart: an injected agent I/O error",
+                ),
             },
             "qmp" => self.qemu_command(step, payload.as_str().unwrap_or_default())?,
             "system-reset" => {
@@ -307,7 +333,11 @@ impl Runner {
                 if self.dom.sigterm == "sigterm-poweroff" {
                     let r = self.wait_for(json!({"SHUTDOWN": {"guest": false}}))?;
                     let x = self.wait_exit();
-                    done(step, "wait for SHUTDOWN(host-signal) and exit", format!("{r}; {x}"))
+                    done(
+                        step,
+                        "wait for SHUTDOWN(host-signal) and exit",
+                        format!("{r}; {x}"),
+                    )
                 } else {
                     self.send("system_powerdown")?;
                     let r = self.wait_for(json!("POWERDOWN"))?;
@@ -333,7 +363,11 @@ impl Runner {
                     done(step, "none", "QEMU releases the held VSERPORT_CHANGE (matched when libvirt dispatches it)")
                 } else {
                     self.settle_throttle();
-                    done(step, "wait 1 s after the last VSERPORT_CHANGE", "throttle window over")
+                    done(
+                        step,
+                        "wait 1 s after the last VSERPORT_CHANGE",
+                        "throttle window over",
+                    )
                 }
             }
             "guest-boot" => {
@@ -353,13 +387,12 @@ impl Runner {
                 done(step, "none (the guest's shutdown job stops qemu-ga)", r)
             }
             "guest-halt" => {
-                let r = match self
-                    .vm
-                    .console
-                    .wait_line(self.boot_line(), EVENT_TIMEOUT, "fs: synced", |l| {
-                        l.contains("fs: synced")
-                    })
-                {
+                let r = match self.vm.console.wait_line(
+                    self.boot_line(),
+                    EVENT_TIMEOUT,
+                    "fs: synced",
+                    |l| l.contains("fs: synced"),
+                ) {
                     Ok((_, l)) => format!("console: {}", l.text.trim()),
                     Err(e) => format!("NOT observed: fs: synced ({e})"),
                 };
@@ -382,7 +415,11 @@ impl Runner {
                 let r = self.wait_exit();
                 done(step, "SIGKILL to QEMU", r)
             }
-            other => done(step, "none", format!("NO real counterpart for model step `{other}`")),
+            other => done(
+                step,
+                "none",
+                format!("NO real counterpart for model step `{other}`"),
+            ),
         })
     }
 
@@ -452,8 +489,9 @@ impl Runner {
         };
         let extra = match cmd {
             "system_powerdown" => self.wait_for(json!("POWERDOWN"))?,
-            "cont" if appended(step, ".libvirt.monitor").contains(&json!("RESUME"))
-                || change(step, ".qemu.run").is_some() =>
+            "cont"
+                if appended(step, ".libvirt.monitor").contains(&json!("RESUME"))
+                    || change(step, ".qemu.run").is_some() =>
             {
                 self.wait_for(json!("RESUME"))?
             }
@@ -505,11 +543,10 @@ impl Runner {
             .used
             .get(point)
             .map_or(self.boot_mark, |&u| (u + 1).max(self.boot_mark));
-        let (i, _) = self.vm.control.wait_msg(
-            from,
-            &ControlMsg::Wait(point.to_string()),
-            POINT_TIMEOUT,
-        )?;
+        let (i, _) =
+            self.vm
+                .control
+                .wait_msg(from, &ControlMsg::Wait(point.to_string()), POINT_TIMEOUT)?;
         self.used.insert(point.to_string(), i);
         self.vm.control.go(point)?;
         self.vm
@@ -522,19 +559,29 @@ impl Runner {
     /// shutdown path: release its points; it takes the lock or loses for real.
     fn guest_request(&mut self, step: &TraceStep, source: &str) -> Result<RealStep> {
         if source == "pwrbtn" && self.dom.ignore_acpi {
-            let r = match self.vm.console.wait_line(self.boot_line(), POINT_TIMEOUT, "pwrbtn: ignored", |l| {
-                l.contains("pwrbtn: ignored")
-            }) {
+            let r = match self.vm.console.wait_line(
+                self.boot_line(),
+                POINT_TIMEOUT,
+                "pwrbtn: ignored",
+                |l| l.contains("pwrbtn: ignored"),
+            ) {
                 Ok(_) => "console: pwrbtn: ignored".to_string(),
                 Err(e) => format!("NOT observed: pwrbtn: ignored ({e})"),
             };
             return Ok(done(step, "none (the guest ignores ACPI)", r));
         }
         let wins = change(step, ".guest.acted").is_some_and(|(b, a)| b.is_null() && !a.is_null());
-        let lock_held = self.vm.console.lines_from(0).iter().any(|l| {
-            l.received.mono > self.boot_time() && l.text.contains("lock taken by")
-        });
-        let first = if source == "ga" { "ga-shutdown" } else { "pwrbtn" };
+        let lock_held = self
+            .vm
+            .console
+            .lines_from(0)
+            .iter()
+            .any(|l| l.received.mono > self.boot_time() && l.text.contains("lock taken by"));
+        let first = if source == "ga" {
+            "ga-shutdown"
+        } else {
+            "pwrbtn"
+        };
         if !wins && !lock_held {
             return Ok(done(
                 step,
@@ -546,9 +593,12 @@ impl Runner {
         self.release(first)?;
         let mark = self.vm.console.line_count();
         self.release(&format!("lock-{source}"))?;
-        let outcome = self.vm.console.wait_line(mark, POINT_TIMEOUT, "the shutdown lock", |l| {
-            l.contains("lock taken by") || l.contains("already in progress")
-        });
+        let outcome = self
+            .vm
+            .console
+            .wait_line(mark, POINT_TIMEOUT, "the shutdown lock", |l| {
+                l.contains("lock taken by") || l.contains("already in progress")
+            });
         let text = match outcome {
             Ok((_, l)) => l.text.trim().to_string(),
             Err(e) => format!("NOT observed: the lock outcome ({e})"),
@@ -570,7 +620,10 @@ impl Runner {
     fn boot_line(&self) -> usize {
         let t = self.boot_time();
         let lines = self.vm.console.lines();
-        lines.iter().position(|l| l.received.mono > t).unwrap_or(lines.len())
+        lines
+            .iter()
+            .position(|l| l.received.mono > t)
+            .unwrap_or(lines.len())
     }
 
     /// When the current boot's HELLO arrived.
