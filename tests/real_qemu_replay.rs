@@ -136,6 +136,16 @@ fn seed_002_guest_ignoring_acpi_ends_by_the_timeout() {
     );
 }
 
+#[test]
+fn seed_001_agent_answers_after_restart_despite_libvirts_flag() {
+    agree(
+        "seed-001-agent-error.yaml",
+        None,
+        "pre-2.5",
+        "violation: the agent is usable after the restart",
+    );
+}
+
 /// Child mode: replay the longest seed-000 witness (interrupted by the parent).
 fn child() {
     let s = scenario(S000);

@@ -26,9 +26,19 @@ use crate::scenario::{Job, Scenario};
 use sim::Trace;
 
 /// Observation names (after the domain prefix) the replay can observe for real.
-pub const OBSERVABLE: &[&str] = &["result", "acted", "killed", "fs", "qemu", "boots"];
+pub const OBSERVABLE: &[&str] = &[
+    "result",
+    "acted",
+    "killed",
+    "fs",
+    "qemu",
+    "boots",
+    "agent_connected",
+];
 /// The ones always compared; `qemu` only when the scenario observes it (a
-/// witness may end while libvirt's SIGTERM is still in flight in the model).
+/// witness may end while libvirt's SIGTERM is still in flight in the model),
+/// `agent_connected` only when it observes an `agent_*` name (a reboot
+/// witness may end before libvirt handled the agent's VSERPORT_CHANGE).
 const ALWAYS: &[&str] = &["result", "acted", "killed", "fs", "boots"];
 
 /// How long the guest may take to boot to a working agent (TCG: 2–4 s).
@@ -47,6 +57,8 @@ pub(crate) struct DomainSetup {
     pub ignore_acpi: bool,
     /// The model's QEMU SIGTERM behaviour (`sigterm-poweroff` is real QEMU's).
     pub sigterm: String,
+    /// The scenario injects an agent error (simulated in the libvirt model).
+    pub agent_error: bool,
 }
 
 fn real_error(e: QemuError) -> CliError {
@@ -76,15 +88,15 @@ fn domain_setup(setup: &Value) -> Result<DomainSetup, CliError> {
     let flag = |k: &str| d.get(k).and_then(Value::as_bool).unwrap_or(true);
     let text =
         |v: Option<&Value>, default: &str| v.and_then(Value::as_str).unwrap_or(default).to_string();
-    if d.get("faults")
+    let faults: Vec<String> = d
+        .get("faults")
         .and_then(Value::as_array)
-        .is_some_and(|f| !f.is_empty())
-    {
-        return Err(unsupported(
-            "injected faults (seed 001's agent error) are not replayed for real: QEMU offers no \
-             way to make libvirt's agent socket report an I/O error while the agent works"
-                .into(),
-        ));
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f.as_str().map(str::to_string))
+        .collect();
+    if let Some(f) = faults.iter().find(|f| *f != "agent-error") {
+        return Err(unsupported(format!("fault `{f}` is not replayed for real")));
     }
     if text(d.get("agent"), "connected") == "starting" {
         return Err(unsupported(
@@ -97,6 +109,7 @@ fn domain_setup(setup: &Value) -> Result<DomainSetup, CliError> {
         no_shutdown: flag("no_shutdown"),
         ignore_acpi: text(d.get("acpi"), "honour") == "ignore",
         sigterm: text(setup.get("qemu_sigterm"), "sigterm-poweroff"),
+        agent_error: !faults.is_empty(),
     })
 }
 
@@ -108,6 +121,14 @@ fn compared(scenario: &Scenario, dom: &str) -> Vec<String> {
         if !names.contains(o) && OBSERVABLE.iter().any(|n| *o == format!("{dom}.{n}")) {
             names.push(o.clone());
         }
+    }
+    if scenario
+        .file
+        .observe
+        .iter()
+        .any(|o| o.starts_with(&format!("{dom}.agent")))
+    {
+        names.push(format!("{dom}.agent_connected"));
     }
     names.sort();
     names
@@ -196,7 +217,7 @@ pub fn replay(scenario: &Scenario, job: &Job, trace: &Trace) -> Result<RealOutco
         "boot_to_agent_ms".into(),
         booted.elapsed().as_millis().to_string(),
     );
-    let mut runner = steps::Runner::new(vm, dom.clone()).map_err(real_error)?;
+    let mut runner = steps::Runner::new(vm, dom.clone(), cfg).map_err(real_error)?;
     let mut real_steps = Vec::new();
     for step in &trace.steps {
         real_steps.push(runner.step(step).map_err(real_error)?);
@@ -207,6 +228,26 @@ pub fn replay(scenario: &Scenario, job: &Job, trace: &Trace) -> Result<RealOutco
         .filter(|(k, _)| names.contains(k))
         .collect();
     let agreed = predicted == observed;
+    for (i, order) in runner.event_orders().into_iter().enumerate() {
+        env.insert(format!("events.qemu{}", i + 1), order);
+    }
+    if !not_compared.is_empty() {
+        env.insert(
+            "not_compared".into(),
+            format!(
+                "{} (libvirt-internal: no real counterpart; predicted values)",
+                not_compared.join(", ")
+            ),
+        );
+    }
+    if dom.agent_error {
+        env.insert(
+            "agent_error_injection".into(),
+            "simulated in the libvirt model (qemuProcessHandleAgentError sets agentError); \
+             no I/O error is injected on the real agent socket"
+                .into(),
+        );
+    }
     env.insert(
         "replay_seconds".into(),
         format!("{:.1}", booted.elapsed().as_secs_f64()),

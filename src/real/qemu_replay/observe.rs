@@ -24,7 +24,7 @@ pub(crate) fn observe(r: &mut Runner) -> Result<BTreeMap<String, String>> {
             .into_iter()
             .filter(|m| matches!(m.msg, ControlMsg::Hello { .. }))
             .collect();
-    let boots = hellos.len().saturating_sub(1);
+    let boots = (r.prior_hellos + hellos.len()).saturating_sub(1);
     let boot_time = hellos.last().map(|m| m.received.mono);
     let this_boot: Vec<String> =
         r.vm.console
@@ -75,5 +75,7 @@ pub(crate) fn observe(r: &mut Runner) -> Result<BTreeMap<String, String>> {
     out.insert(format!("{n}.killed"), r.killed.to_string());
     out.insert(format!("{n}.fs"), fs.to_string());
     out.insert(format!("{n}.acted"), acted.to_string());
+    let connected = answers && r.vm.agent_port_open().unwrap_or(false);
+    out.insert(format!("{n}.agent_connected"), connected.to_string());
     Ok(out)
 }

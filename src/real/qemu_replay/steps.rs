@@ -13,7 +13,7 @@ use sim::TraceStep;
 use super::DomainSetup;
 use crate::real::qemu::control::ControlMsg;
 use crate::real::qemu::launch::AGENT_PORT_ID;
-use crate::real::qemu::{Error, QmpEvent, Result, ShutdownMode, Vm};
+use crate::real::qemu::{LaunchConfig, QmpEvent, Result, ShutdownMode, Vm};
 use crate::real::replay::RealStep;
 
 /// How long a QEMU step may take to show its event.
@@ -43,6 +43,12 @@ pub(crate) struct Runner {
     pub killed: bool,
     /// When the last VSERPORT_CHANGE arrived.
     last_vserport: Option<Instant>,
+    /// How QEMU is started (again, for a `start`).
+    cfg: LaunchConfig,
+    /// HELLOs (guest boots) of earlier QEMUs of this replay.
+    pub prior_hellos: usize,
+    /// The event order of earlier QEMUs of this replay.
+    orders: Vec<String>,
 }
 
 /// The model step's kind name and payload, from the trace's `action`.
@@ -120,7 +126,7 @@ impl Runner {
     /// Takes over a VM whose agent already answers: waits until the boot's
     /// VSERPORT_CHANGE(open) arrived and its throttle window ended (the
     /// model starts unthrottled).
-    pub fn new(vm: Vm, dom: DomainSetup) -> Result<Runner> {
+    pub fn new(vm: Vm, dom: DomainSetup, cfg: LaunchConfig) -> Result<Runner> {
         let mut r = Runner {
             vm,
             dom,
@@ -131,6 +137,9 @@ impl Runner {
             used: BTreeMap::new(),
             killed: false,
             last_vserport: None,
+            cfg,
+            prior_hellos: 0,
+            orders: Vec::new(),
         };
         let open = json!({"VSERPORT_CHANGE": {"open": true}});
         if let Some((i, _)) = r.await_event(&open, true, EVENT_TIMEOUT)? {
@@ -267,7 +276,8 @@ impl Runner {
                 "the QMP reply was read at QEMU's dispatch step",
             ),
             "agent-shutdown-send" => self.agent_send(step)?,
-            "monitor-send" | "fake-reboot-reset" | "fake-reboot-cont" => {
+            "start-launch" => self.start(step)?,
+            "monitor-send" | "fake-reboot-reset" | "fake-reboot-cont" | "start-cpus" => {
                 match appended(step, ".qemu.commands").first() {
                     Some(c) => {
                         let cmd = c[0].as_str().unwrap_or_default().to_string();
@@ -290,14 +300,6 @@ impl Runner {
                 } else {
                     done(step, "none", "QEMU already exited")
                 }
-            }
-            "start-launch" | "start-cpus" => {
-                return Err(Error::io(
-                    "replaying a start",
-                    std::io::Error::other(
-                        "restarting the domain (a new QEMU) is not supported by the real replay",
-                    ),
-                ))
             }
             "monitor-event" => self.dispatch(step, &payload)?,
             "agent-event" => match payload.as_str() {
@@ -421,6 +423,44 @@ impl Runner {
                 format!("NO real counterpart for model step `{other}`"),
             ),
         })
+    }
+
+    /// `qemuProcessStart`: a new QEMU, paused (`-S`), all channels connected.
+    fn start(&mut self, step: &TraceStep) -> Result<RealStep> {
+        if change(step, ".qemu.instance").is_none() {
+            return Ok(done(
+                step,
+                "none",
+                "the model's libvirt refuses: the domain is running",
+            ));
+        }
+        let vm = Vm::start_paused(&self.cfg)?;
+        let old = std::mem::replace(&mut self.vm, vm);
+        self.retire(old);
+        Ok(done(
+            step,
+            "start a new QEMU with -S, connect QMP/agent/console/control",
+            "started",
+        ))
+    }
+
+    /// Records the event order of a QEMU this replay is done with.
+    fn retire(&mut self, mut old: Vm) {
+        self.orders.push(order(&mut old));
+        self.prior_hellos += hellos(&old);
+        self.matched.clear();
+        self.dispatched.clear();
+        self.pending.clear();
+        self.used.clear();
+        self.boot_mark = 0;
+        self.last_vserport = None;
+    }
+
+    /// The event order of every QEMU of this replay, oldest first.
+    pub fn event_orders(&mut self) -> Vec<String> {
+        let mut all = self.orders.clone();
+        all.push(order(&mut self.vm));
+        all
     }
 
     fn agent_send(&mut self, step: &TraceStep) -> Result<RealStep> {
@@ -634,4 +674,54 @@ impl Runner {
             .get(self.boot_mark)
             .map_or(self.vm.spawned().mono, |m| m.received.mono)
     }
+}
+
+fn hellos(vm: &Vm) -> usize {
+    vm.control
+        .messages()
+        .iter()
+        .filter(|m| matches!(m.msg, ControlMsg::Hello { .. }))
+        .count()
+}
+
+/// QMP events, agent-socket EOF and QMP EOF of `vm`, in arrival order, with
+/// milliseconds since QEMU was spawned (ties keep arrival order, EOFs last).
+fn order(vm: &mut Vm) -> String {
+    let t0 = vm.spawned().mono;
+    let ms = |t: Instant| t.saturating_duration_since(t0).as_micros();
+    let mut items: Vec<(u128, String)> = vm
+        .qmp
+        .events()
+        .map(|e| e.to_vec())
+        .unwrap_or_default()
+        .iter()
+        .map(|e| {
+            let what = match e.name.as_str() {
+                "VSERPORT_CHANGE" => format!(
+                    "VSERPORT_CHANGE({}{})",
+                    e.text("id").unwrap_or("?"),
+                    if e.flag("open") == Some(true) {
+                        ",open"
+                    } else {
+                        ",closed"
+                    }
+                ),
+                "SHUTDOWN" | "RESET" => format!("{}({})", e.name, e.text("reason").unwrap_or("")),
+                _ => e.name.clone(),
+            };
+            (ms(e.received.mono), what)
+        })
+        .collect();
+    if let Some(t) = vm.agent.eof() {
+        items.push((ms(t.mono), "agent-socket-EOF".into()));
+    }
+    if let Some(t) = vm.qmp.eof() {
+        items.push((ms(t.mono), "QMP-EOF".into()));
+    }
+    items.sort_by_key(|(t, _)| *t);
+    items
+        .into_iter()
+        .map(|(t, w)| format!("{w}@{:.1}ms", t as f64 / 1000.0))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
