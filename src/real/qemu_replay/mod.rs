@@ -198,6 +198,11 @@ pub fn replay(scenario: &Scenario, job: &Job, trace: &Trace) -> Result<RealOutco
         .replay(job, trace)?
         .map_err(|e| CliError::bad_input(format!("the trace does not replay in the model: {e}")))?;
     let names = compared(scenario, &dom.name);
+    let not_compared: Vec<String> = all
+        .iter()
+        .filter(|(k, _)| scenario.file.observe.contains(k) && !names.contains(k))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
     let predicted: BTreeMap<String, String> =
         all.into_iter().filter(|(k, _)| names.contains(k)).collect();
 
