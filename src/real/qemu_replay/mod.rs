@@ -11,6 +11,7 @@
 //! supported (an error says why): the migration model (seed 003), agent-error
 //! injection and restarts (seed 001's `start` op), several domains.
 
+mod events;
 mod observe;
 mod steps;
 

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use sim::TraceStep;
 
+use super::events::{appended, change, describe, hellos, kind, matches, order};
 use super::DomainSetup;
 use crate::real::qemu::control::ControlMsg;
-use crate::real::qemu::launch::AGENT_PORT_ID;
 use crate::real::qemu::{LaunchConfig, QmpEvent, Result, ShutdownMode, Vm};
 use crate::real::replay::RealStep;
 
@@ -49,60 +49,6 @@ pub(crate) struct Runner {
     pub prior_hellos: usize,
     /// The event order of earlier QEMUs of this replay.
     orders: Vec<String>,
-}
-
-/// The model step's kind name and payload, from the trace's `action`.
-fn kind(step: &TraceStep) -> (String, Value) {
-    match step.action.get("kind") {
-        Some(Value::String(s)) => (s.clone(), Value::Null),
-        Some(Value::Object(o)) => o
-            .iter()
-            .next()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .unwrap_or_default(),
-        _ => (String::new(), Value::Null),
-    }
-}
-
-/// The change of the state field whose path ends with `suffix`.
-fn change<'a>(step: &'a TraceStep, suffix: &str) -> Option<(&'a Value, &'a Value)> {
-    step.changes
-        .iter()
-        .find(|c| c.path.ends_with(suffix))
-        .map(|c| (&c.before, &c.after))
-}
-
-/// Elements appended to the list at `suffix` by this step.
-fn appended(step: &TraceStep, suffix: &str) -> Vec<Value> {
-    match change(step, suffix) {
-        Some((Value::Array(b), Value::Array(a))) if a.len() > b.len() => a[b.len()..].to_vec(),
-        Some((Value::Null, Value::Array(a))) => a.clone(),
-        _ => Vec::new(),
-    }
-}
-
-/// Does a real QMP event match the model's event (its serialized form)?
-fn matches(model: &Value, e: &QmpEvent) -> bool {
-    match model {
-        Value::String(name) => e.name == *name,
-        Value::Object(o) => o.iter().all(|(name, data)| {
-            e.name == *name
-                && data.as_object().into_iter().flatten().all(|(k, v)| {
-                    let real = if k == "open" { "open" } else { k.as_str() };
-                    e.flag(real) == v.as_bool()
-                })
-                && (name != "VSERPORT_CHANGE" || e.text("id") == Some(AGENT_PORT_ID))
-        }),
-        _ => false,
-    }
-}
-
-fn describe(e: &QmpEvent) -> String {
-    if e.data.is_null() {
-        e.name.clone()
-    } else {
-        format!("{} {}", e.name, e.data)
-    }
 }
 
 fn done(step: &TraceStep, action: impl Into<String>, result: impl Into<String>) -> RealStep {
@@ -674,54 +620,4 @@ impl Runner {
             .get(self.boot_mark)
             .map_or(self.vm.spawned().mono, |m| m.received.mono)
     }
-}
-
-fn hellos(vm: &Vm) -> usize {
-    vm.control
-        .messages()
-        .iter()
-        .filter(|m| matches!(m.msg, ControlMsg::Hello { .. }))
-        .count()
-}
-
-/// QMP events, agent-socket EOF and QMP EOF of `vm`, in arrival order, with
-/// milliseconds since QEMU was spawned (ties keep arrival order, EOFs last).
-fn order(vm: &mut Vm) -> String {
-    let t0 = vm.spawned().mono;
-    let ms = |t: Instant| t.saturating_duration_since(t0).as_micros();
-    let mut items: Vec<(u128, String)> = vm
-        .qmp
-        .events()
-        .map(|e| e.to_vec())
-        .unwrap_or_default()
-        .iter()
-        .map(|e| {
-            let what = match e.name.as_str() {
-                "VSERPORT_CHANGE" => format!(
-                    "VSERPORT_CHANGE({}{})",
-                    e.text("id").unwrap_or("?"),
-                    if e.flag("open") == Some(true) {
-                        ",open"
-                    } else {
-                        ",closed"
-                    }
-                ),
-                "SHUTDOWN" | "RESET" => format!("{}({})", e.name, e.text("reason").unwrap_or("")),
-                _ => e.name.clone(),
-            };
-            (ms(e.received.mono), what)
-        })
-        .collect();
-    if let Some(t) = vm.agent.eof() {
-        items.push((ms(t.mono), "agent-socket-EOF".into()));
-    }
-    if let Some(t) = vm.qmp.eof() {
-        items.push((ms(t.mono), "QMP-EOF".into()));
-    }
-    items.sort_by_key(|(t, _)| *t);
-    items
-        .into_iter()
-        .map(|(t, w)| format!("{w}@{:.1}ms", t as f64 / 1000.0))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
