@@ -10,6 +10,15 @@
 //! destination: if the source's disks were left inactive, QEMU aborts on
 //! `bdrv_inactivate_recurse`'s assertion or the destination cannot use them.
 //!
+//! Third run (the seed's own failure path): the disk is opened as libvirt
+//! does (`-blockdev file,auto-read-only=on` through a symlink). Before the
+//! migration the symlink is retargeted to a node that does not exist in
+//! QEMU's view (as a host-side retarget looks from inside libvirt's private
+//! /dev). Inactivation drops the write permission, file-posix reopens the
+//! file read-only *by path*, gets ENOENT, and `bdrv_inactivate_all` fails.
+//! The link is then fixed and a second migration tried. (The private mount
+//! namespace itself, `unshare -m` with a tmpfs /dev, is not set up here.)
+//!
 //! `cargo run --example qemu_migration_probe` (needs the guest image; set
 //! `VMRACE_ACCEL=tcg` to skip the KVM probe).
 
@@ -31,8 +40,13 @@ impl Drop for TempDir {
 fn cfg(image: &GuestImage, disk: &Path, rng: bool, incoming: Option<&Path>) -> LaunchConfig {
     let mut c = LaunchConfig::new(image.clone(), accel::choose(image).accel).no_shutdown(true);
     c.extra_args.extend([
-        "-drive".into(),
-        format!("file={},if=none,id=drive0,format=raw", disk.display()),
+        "-blockdev".into(),
+        format!(
+            "driver=file,filename={},node-name=file0,auto-read-only=on,discard=unmap",
+            disk.display()
+        ),
+        "-blockdev".into(),
+        "driver=raw,file=file0,node-name=drive0".into(),
         "-device".into(),
         "virtio-blk-pci,drive=drive0,id=disk0".into(),
     ]);
@@ -81,17 +95,24 @@ fn status(vm: &mut Vm) -> String {
     vm.status().unwrap_or_else(|e| e.to_string())
 }
 
-fn probe(image: &GuestImage, return_path: bool) -> Value {
+fn relink(link: &Path, target: &Path) {
+    let _ = std::fs::remove_file(link);
+    std::os::unix::fs::symlink(target, link).expect("symlink");
+}
+
+fn probe(image: &GuestImage, return_path: bool, enoent: bool) -> Value {
     let dir = TempDir(PathBuf::from(format!(
         "/tmp/vmrace-mig-{}-{return_path}",
         std::process::id()
     )));
     std::fs::create_dir_all(&dir.0).expect("temp dir");
-    let disk = dir.0.join("disk.raw");
-    std::fs::File::create(&disk)
+    let file = dir.0.join("disk.raw");
+    std::fs::File::create(&file)
         .and_then(|f| f.set_len(16 << 20))
         .expect("disk");
-    let mut src = Vm::start(&cfg(image, &disk, true, None)).expect("source");
+    let disk = dir.0.join("disk-link");
+    relink(&disk, &file);
+    let mut src = Vm::start(&cfg(image, &disk, !enoent, None)).expect("source");
     src.wait_agent(Duration::from_secs(60))
         .expect("source agent");
     let caps = json!({"capabilities": [{"capability": "return-path", "state": return_path}]});
@@ -100,10 +121,17 @@ fn probe(image: &GuestImage, return_path: bool) -> Value {
         .expect("caps");
     let sock1 = dir.0.join("mig1.sock");
     let mut dst1 = Vm::start_paused(&cfg(image, &disk, false, Some(&sock1))).expect("dest 1");
+    if enoent {
+        relink(&disk, &dir.0.join("dev-node-not-in-namespace"));
+    }
     let (st1, err1) = migrate(&mut src, &sock1);
+    if enoent {
+        relink(&disk, &file);
+    }
     std::thread::sleep(Duration::from_millis(500));
     let src_after = status(&mut src);
     let dst1_after = status(&mut dst1);
+    let src_stderr = src.qemu.stderr();
     let cont = match src.qmp.execute("cont", None, T) {
         Ok(_) => "ok".to_string(),
         Err(e) => e.to_string(),
@@ -112,7 +140,7 @@ fn probe(image: &GuestImage, return_path: bool) -> Value {
     let src_after_cont = status(&mut src);
     let agent = src.wait_agent(Duration::from_secs(10)).is_ok();
     let sock2 = dir.0.join("mig2.sock");
-    let mut dst2 = Vm::start_paused(&cfg(image, &disk, true, Some(&sock2))).expect("dest 2");
+    let mut dst2 = Vm::start_paused(&cfg(image, &disk, !enoent, Some(&sock2))).expect("dest 2");
     let (st2, err2) = if src.qemu.is_running() {
         migrate(&mut src, &sock2)
     } else {
@@ -130,6 +158,8 @@ fn probe(image: &GuestImage, return_path: bool) -> Value {
         "not tried".into()
     };
     json!({
+        "case": if enoent { "enoent-on-inactivation" } else { "dest-fails-after-inactivation" },
+        "source_stderr_after_first": src_stderr.trim(),
         "return_path": return_path,
         "first_migration": {"status": st1, "error": err1, "source_after": src_after, "dest_after": dst1_after},
         "cont_on_source": cont, "source_after_cont": src_after_cont, "source_agent_answers": agent,
@@ -142,10 +172,8 @@ fn main() {
     let image = GuestImage::locate().unwrap_or_else(|e| panic!("{e}"));
     let choice = accel::choose(&image);
     eprintln!("accelerator: {} ({})", choice.accel.name(), choice.reason);
-    for rp in [false, true] {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&probe(&image, rp)).expect("json")
-        );
+    for (rp, enoent) in [(false, false), (true, false), (false, true)] {
+        let report = probe(&image, rp, enoent);
+        println!("{}", serde_json::to_string_pretty(&report).expect("json"));
     }
 }
