@@ -107,6 +107,16 @@ fn seed_000_revert_guest_comes_back_with_agent() {
 }
 
 #[test]
+fn seed_000_table_acpi_reboot_agent_reboot_shutdown_witness() {
+    agree(
+        "seed-000-reboot-table.yaml",
+        Some("ACPI REBOOT, AGENT REBOOT"),
+        "b0c144c5792",
+        "outcome: A.result=SHUTDOWN",
+    );
+}
+
+#[test]
 fn seed_002_sigterm_leaves_fs_unsynced() {
     agree(
         "seed-002-supervisor-sigterm.yaml",

@@ -7,9 +7,11 @@
 //! trace's order). The observed end state is mapped to the model's
 //! observations and compared with the trace's prediction.
 //!
-//! Supported: the lifecycle model with one domain (seeds 000, 002). Not
-//! supported (an error says why): the migration model (seed 003), agent-error
-//! injection and restarts (seed 001's `start` op), several domains.
+//! Supported: the lifecycle model with one domain (seeds 000, 001, 002);
+//! seed 001's agent error is simulated in the libvirt model (no real socket
+//! error), and its `start` launches a second QEMU. Not supported (an error
+//! says why): the migration model (seed 003; see
+//! `examples/qemu_migration_probe.rs`), other faults, several domains.
 
 mod events;
 mod observe;
@@ -187,7 +189,8 @@ pub fn replay(scenario: &Scenario, job: &Job, trace: &Trace) -> Result<RealOutco
     if scenario.file.model != "lifecycle" {
         return Err(unsupported(format!(
             "model `{}` is not supported; the real QEMU replay covers the lifecycle model \
-             (seeds 000-002); seed 003 (migration) is not implemented",
+             (seeds 000-002); seed 003 (migration) is probed by \
+             `cargo run --example qemu_migration_probe`, not replayed step by step",
             scenario.file.model
         )));
     }
