@@ -46,10 +46,11 @@ pub(super) fn matches(model: &Value, e: &QmpEvent) -> bool {
         Value::String(name) => e.name == *name,
         Value::Object(o) => o.iter().all(|(name, data)| {
             e.name == *name
-                && data.as_object().into_iter().flatten().all(|(k, v)| {
-                    let real = if k == "open" { "open" } else { k.as_str() };
-                    e.flag(real) == v.as_bool()
-                })
+                && data
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .all(|(k, v)| e.flag(k) == v.as_bool())
                 && (name != "VSERPORT_CHANGE" || e.text("id") == Some(AGENT_PORT_ID))
         }),
         _ => false,
@@ -112,4 +113,41 @@ pub(super) fn order(vm: &mut Vm) -> String {
         .map(|(t, w)| format!("{w}@{:.1}ms", t as f64 / 1000.0))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::real::qemu::Stamp;
+    use serde_json::json;
+
+    fn ev(name: &str, data: Value) -> QmpEvent {
+        QmpEvent {
+            name: name.into(),
+            data,
+            qemu_time: None,
+            received: Stamp::now(),
+        }
+    }
+
+    #[test]
+    fn model_events_match_real_ones() {
+        let shutdown = ev(
+            "SHUTDOWN",
+            json!({"guest": true, "reason": "guest-shutdown"}),
+        );
+        assert!(matches(&json!({"SHUTDOWN": {"guest": true}}), &shutdown));
+        assert!(!matches(&json!({"SHUTDOWN": {"guest": false}}), &shutdown));
+        assert!(matches(&json!("STOP"), &ev("STOP", Value::Null)));
+        let closed = ev("VSERPORT_CHANGE", json!({"id": "channel0", "open": false}));
+        assert!(matches(
+            &json!({"VSERPORT_CHANGE": {"open": false}}),
+            &closed
+        ));
+        let control = ev("VSERPORT_CHANGE", json!({"id": "channel1", "open": false}));
+        assert!(!matches(
+            &json!({"VSERPORT_CHANGE": {"open": false}}),
+            &control
+        ));
+    }
 }
