@@ -192,7 +192,8 @@ fn sigint_mid_replay_leaves_nothing() {
         .env("TMPDIR", &tmp)
         .spawn()
         .expect("spawning the child test process");
-    // Wait until the child's QEMU runs, then let the replay get going.
+    // Wait until the child's QEMU runs, then let the replay get into the
+    // trace's steps (the boot to the agent takes 2-8 s under TCG).
     let deadline = Instant::now() + Duration::from_secs(60);
     let run_dir = loop {
         let found = entries(&tmp)
@@ -204,7 +205,7 @@ fn sigint_mid_replay_leaves_nothing() {
         assert!(Instant::now() < deadline, "the child never started QEMU");
         std::thread::sleep(Duration::from_millis(20));
     };
-    std::thread::sleep(Duration::from_secs(4));
+    std::thread::sleep(Duration::from_secs(9));
     assert!(
         child.try_wait().expect("child").is_none(),
         "the child ended early"
