@@ -205,7 +205,7 @@ fn sigint_mid_replay_leaves_nothing() {
         assert!(Instant::now() < deadline, "the child never started QEMU");
         std::thread::sleep(Duration::from_millis(20));
     };
-    std::thread::sleep(Duration::from_secs(9));
+    std::thread::sleep(Duration::from_secs(6));
     assert!(
         child.try_wait().expect("child").is_none(),
         "the child ended early"
