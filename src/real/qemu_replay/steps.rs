@@ -124,6 +124,7 @@ impl Runner {
         timeout: Duration,
     ) -> Result<Option<(usize, QmpEvent)>> {
         let deadline = Instant::now() + timeout;
+        let mut after_eof = false;
         loop {
             let set = if producer {
                 &self.matched
@@ -149,22 +150,11 @@ impl Runner {
                 }
                 return Ok(Some((i, e)));
             }
-            if Instant::now() >= deadline
-                || self.vm.qmp.eof().is_some() && {
-                    // one last look after EOF: everything QEMU sent is in
-                    thread::sleep(Duration::from_millis(20));
-                    !self.vm.qmp.events()?.iter().enumerate().any(|(i, e)| {
-                        let set = if producer {
-                            &self.matched
-                        } else {
-                            &self.dispatched
-                        };
-                        !set.contains(&i) && matches(model, e)
-                    })
-                }
-            {
+            if after_eof || Instant::now() >= deadline {
                 return Ok(None);
             }
+            // After QMP's EOF everything QEMU sent is in: one more look.
+            after_eof = self.vm.qmp.eof().is_some();
             thread::sleep(Duration::from_millis(5));
         }
     }
