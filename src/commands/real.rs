@@ -247,7 +247,7 @@ pub struct FidelityLine {
     pub agreed: usize,
     /// Wall-clock seconds for all runs (sandbox set-up and teardown included).
     pub seconds: f64,
-    /// The QEMU accelerator; `null` for network replays (no QEMU runs).
+    /// The QEMU accelerator (`tcg` or `kvm`); `null` for network replays (no QEMU runs).
     pub accelerator: Option<String>,
 }
 
@@ -313,8 +313,10 @@ fn fidelity_of(
     let started = Instant::now();
     let mut agreed = 0;
     let mut first_disagreement: Option<RealOutcome> = None;
+    let mut accelerator = None;
     for _ in 0..opts.runs {
         let outcome = replay_real(scenario, job, &witness.trace)?;
+        accelerator = outcome.environment.get("accelerator").cloned();
         if outcome.agreed {
             agreed += 1;
         } else if first_disagreement.is_none() {
@@ -332,6 +334,6 @@ fn fidelity_of(
         runs: opts.runs,
         agreed,
         seconds: started.elapsed().as_secs_f64(),
-        accelerator: None,
+        accelerator,
     })
 }

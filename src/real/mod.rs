@@ -2,4 +2,5 @@
 pub mod net;
 pub mod net_replay;
 pub mod qemu;
+pub mod qemu_replay;
 pub mod replay;

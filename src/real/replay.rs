@@ -127,9 +127,7 @@ fn cell(text: &str) -> String {
 
 /// Whether this build can replay traces of `model` on real software.
 pub fn supports_real(model: &str) -> bool {
-    // MERGE SEAM: becomes `matches!(model, "network" | "lifecycle" | "migration")` once the QEMU
-    // replay is merged.
-    model == "network"
+    matches!(model, "network" | "lifecycle")
 }
 
 /// Replays `trace` (a trace of `scenario`'s `job`) on real software and compares the result with
@@ -138,12 +136,11 @@ pub fn supports_real(model: &str) -> bool {
 pub fn replay_real(scenario: &Scenario, job: &Job, trace: &Trace) -> Result<RealOutcome, CliError> {
     match scenario.file.model.as_str() {
         "network" => super::net_replay::replay(scenario, job, trace),
-        // MERGE SEAM: the QEMU replay (`crate::real::qemu_replay::replay(scenario, job, trace)`,
-        // same signature) is written on another branch; the lead replaces this arm with that
-        // call when merging. No stub lives on this branch.
-        model @ ("lifecycle" | "migration") => Err(CliError::bad_input(format!(
-            "real replay of {model} traces needs the QEMU replay (not in this build)"
-        ))),
+        "lifecycle" => super::qemu_replay::replay(scenario, job, trace),
+        "migration" => Err(CliError::bad_input(
+            "migration traces are not replayed step by step on real QEMU; seed 003 is checked by \
+             the real experiment `cargo run --example qemu_migration_probe` (docs/real-replay.md)",
+        )),
         other => Err(CliError::bad_input(format!(
             "{}: model `{other}` has no real replay",
             scenario.path.display()
@@ -201,19 +198,16 @@ mod tests {
     }
 
     #[test]
-    fn lifecycle_traces_need_the_qemu_replay() {
-        let path = std::path::Path::new("scenarios/seed-000-default-mode.yaml");
+    fn migration_traces_point_to_the_real_experiment() {
+        let path = std::path::Path::new("scenarios/seed-003-socket-error.yaml");
         let scenario = Scenario::load(path).expect("bundled scenario");
         let job = scenario.jobs().expect("jobs").remove(0);
         let witness = crate::commands::real::witnesses(&scenario, &job, 1, 7)
             .expect("witnesses")
             .remove(0);
-        let err = replay_real(&scenario, &job, &witness.trace).expect_err("no QEMU replay");
+        let err = replay_real(&scenario, &job, &witness.trace).expect_err("no step replay");
         assert_eq!(err.code, crate::error::EXIT_BAD_INPUT);
-        assert_eq!(
-            err.message,
-            "real replay of lifecycle traces needs the QEMU replay (not in this build)"
-        );
-        assert!(!supports_real("lifecycle") && supports_real("network"));
+        assert!(err.message.contains("qemu_migration_probe"), "{}", err.message);
+        assert!(supports_real("lifecycle") && supports_real("network") && !supports_real("migration"));
     }
 }

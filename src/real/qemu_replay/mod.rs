@@ -1,0 +1,275 @@
+//! Real-QEMU replay of a lifecycle trace (seeds 000 and 002): vmrace's own
+//! libvirt model plays libvirt, and each trace step is carried out against a
+//! real QEMU and a real guest. libvirt's steps become the QMP commands,
+//! agent requests and signals libvirt would send; QEMU's steps are waited for
+//! as the real QMP events (or process exit) they stand for; the guest's steps
+//! are imposed through the guest's schedule-control port (`GO <point>` in the
+//! trace's order). The observed end state is mapped to the model's
+//! observations and compared with the trace's prediction.
+//!
+//! Supported: the lifecycle model with one domain (seeds 000, 001, 002);
+//! seed 001's agent error is simulated in the libvirt model (no real socket
+//! error), and its `start` launches a second QEMU. Not supported (an error
+//! says why): the migration model (seed 003; see
+//! `examples/qemu_migration_probe.rs`), other faults, several domains.
+
+mod events;
+mod observe;
+mod steps;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::error::{CliError, EXIT_BAD_INPUT};
+use crate::real::qemu::{accel, Error as QemuError, GuestImage, LaunchConfig, Vm};
+use crate::real::replay::RealOutcome;
+use crate::scenario::{Job, Scenario};
+use sim::Trace;
+
+/// Observation names (after the domain prefix) the replay can observe for real.
+pub const OBSERVABLE: &[&str] = &[
+    "result",
+    "acted",
+    "killed",
+    "fs",
+    "qemu",
+    "boots",
+    "agent_connected",
+];
+/// The ones always compared; `qemu` only when the scenario observes it (a
+/// witness may end while libvirt's SIGTERM is still in flight in the model),
+/// `agent_connected` only when it observes an `agent_*` name (a reboot
+/// witness may end before libvirt handled the agent's VSERPORT_CHANGE).
+const ALWAYS: &[&str] = &["result", "acted", "killed", "fs", "boots"];
+
+/// How long the guest may take to boot to a working agent (TCG: 2–4 s).
+const BOOT_TIMEOUT: Duration = Duration::from_secs(40);
+
+/// What the scenario's setup says about the one domain.
+#[derive(Clone, Debug)]
+pub(crate) struct DomainSetup {
+    /// Its name (`A`).
+    pub name: String,
+    /// Managed by libvirt (false: a bare QEMU under a supervisor).
+    pub managed: bool,
+    /// `-no-shutdown`.
+    pub no_shutdown: bool,
+    /// The guest ignores the ACPI power button.
+    pub ignore_acpi: bool,
+    /// The model's QEMU SIGTERM behaviour (`sigterm-poweroff` is real QEMU's).
+    pub sigterm: String,
+    /// The scenario injects an agent error (simulated in the libvirt model).
+    pub agent_error: bool,
+}
+
+fn real_error(e: QemuError) -> CliError {
+    CliError {
+        code: EXIT_BAD_INPUT,
+        message: format!("real QEMU replay: {e}"),
+    }
+}
+
+fn unsupported(what: String) -> CliError {
+    CliError::bad_input(format!("real QEMU replay: {what}"))
+}
+
+fn domain_setup(setup: &Value) -> Result<DomainSetup, CliError> {
+    let domains = setup
+        .get("domains")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if domains.len() != 1 {
+        return Err(unsupported(format!(
+            "the scenario has {} domains; the real replay drives exactly one QEMU",
+            domains.len()
+        )));
+    }
+    let d = &domains[0];
+    let flag = |k: &str| d.get(k).and_then(Value::as_bool).unwrap_or(true);
+    let text =
+        |v: Option<&Value>, default: &str| v.and_then(Value::as_str).unwrap_or(default).to_string();
+    let faults: Vec<String> = d
+        .get("faults")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f.as_str().map(str::to_string))
+        .collect();
+    if let Some(f) = faults.iter().find(|f| *f != "agent-error") {
+        return Err(unsupported(format!("fault `{f}` is not replayed for real")));
+    }
+    if text(d.get("agent"), "connected") == "starting" {
+        return Err(unsupported(
+            "`agent: starting` is not replayed for real".into(),
+        ));
+    }
+    Ok(DomainSetup {
+        name: text(d.get("name"), "A"),
+        managed: flag("libvirt"),
+        no_shutdown: flag("no_shutdown"),
+        ignore_acpi: text(d.get("acpi"), "honour") == "ignore",
+        sigterm: text(setup.get("qemu_sigterm"), "sigterm-poweroff"),
+        agent_error: !faults.is_empty(),
+    })
+}
+
+/// The compared observation names for the one domain: the always-compared
+/// ones plus those of the scenario's `observe:` list that are [`OBSERVABLE`].
+fn compared(scenario: &Scenario, dom: &str) -> Vec<String> {
+    let mut names: Vec<String> = ALWAYS.iter().map(|n| format!("{dom}.{n}")).collect();
+    for o in &scenario.file.observe {
+        if !names.contains(o) && OBSERVABLE.iter().any(|n| *o == format!("{dom}.{n}")) {
+            names.push(o.clone());
+        }
+    }
+    if scenario
+        .file
+        .observe
+        .iter()
+        .any(|o| o.starts_with(&format!("{dom}.agent")))
+    {
+        names.push(format!("{dom}.agent_connected"));
+    }
+    names.sort();
+    names
+}
+
+fn environment(
+    image: &GuestImage,
+    choice: &accel::AccelChoice,
+    vm: &mut Vm,
+) -> BTreeMap<String, String> {
+    let mut env = BTreeMap::new();
+    env.insert("accelerator".into(), choice.accel.name().to_string());
+    env.insert("accelerator_reason".into(), choice.reason.clone());
+    let version = vm
+        .qmp
+        .execute("query-version", None, Duration::from_secs(5))
+        .ok()
+        .map(|v| {
+            let q = &v["qemu"];
+            format!(
+                "{}.{}.{}{}",
+                q["major"],
+                q["minor"],
+                q["micro"],
+                v["package"]
+                    .as_str()
+                    .map(|p| format!(" ({})", p.trim()))
+                    .unwrap_or_default()
+            )
+        })
+        .unwrap_or_else(|| "unknown".into());
+    env.insert("qemu_version".into(), version);
+    env.insert("qemu_binary".into(), vm.qemu.argv()[0].clone());
+    let m = &image.manifest;
+    env.insert("guest_image".into(), m.key.clone());
+    env.insert("guest_kernel_release".into(), m.kernel_release.clone());
+    for p in &m.packages {
+        env.insert(
+            format!("guest_package.{}", p.name),
+            format!("{} (deb sha256 {})", p.version, p.sha256),
+        );
+    }
+    for p in &m.host_packages {
+        env.insert(format!("guest_host_package.{}", p.name), p.version.clone());
+    }
+    env.insert("guest_vmlinux_sha256".into(), m.vmlinux.sha256.clone());
+    env.insert("guest_initramfs_sha256".into(), m.initramfs.sha256.clone());
+    env.insert("guest_files_sha256".into(), m.guest_files_sha256.clone());
+    env
+}
+
+/// Replays `trace` (of `scenario`'s `job`) against a real QEMU and guest, and
+/// compares the observed end state with the model's prediction.
+pub fn replay(scenario: &Scenario, job: &Job, trace: &Trace) -> Result<RealOutcome, CliError> {
+    if scenario.file.model != "lifecycle" {
+        return Err(unsupported(format!(
+            "model `{}` is not supported; the real QEMU replay covers the lifecycle model \
+             (seeds 000-002); seed 003 (migration) is probed by \
+             `cargo run --example qemu_migration_probe`, not replayed step by step",
+            scenario.file.model
+        )));
+    }
+    let setup = scenario.setup(job.case.as_deref(), &job.variant)?;
+    let setup: Value = serde_json::to_value(&setup)
+        .map_err(|e| CliError::bad_input(format!("the scenario's setup: {e}")))?;
+    let dom = domain_setup(&setup)?;
+    let all = scenario
+        .replay(job, trace)?
+        .map_err(|e| CliError::bad_input(format!("the trace does not replay in the model: {e}")))?;
+    let names = compared(scenario, &dom.name);
+    let not_compared: Vec<String> = all
+        .iter()
+        .filter(|(k, _)| scenario.file.observe.contains(k) && !names.contains(k))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let predicted: BTreeMap<String, String> =
+        all.into_iter().filter(|(k, _)| names.contains(k)).collect();
+
+    let image = GuestImage::locate().map_err(real_error)?;
+    let choice = accel::choose(&image);
+    let mut cfg = LaunchConfig::new(image.clone(), choice.accel)
+        .no_shutdown(dom.no_shutdown)
+        .knob("sched", "1");
+    if dom.ignore_acpi {
+        cfg = cfg.knob("ignore_acpi", "1");
+    }
+    let mut vm = Vm::start(&cfg).map_err(real_error)?;
+    let mut env = environment(&image, choice, &mut vm);
+    let booted = Instant::now();
+    vm.wait_agent(BOOT_TIMEOUT).map_err(real_error)?;
+    env.insert(
+        "boot_to_agent_ms".into(),
+        booted.elapsed().as_millis().to_string(),
+    );
+    let mut runner = steps::Runner::new(vm, dom.clone(), cfg).map_err(real_error)?;
+    let mut real_steps = Vec::new();
+    for step in &trace.steps {
+        real_steps.push(runner.step(step).map_err(real_error)?);
+    }
+    let observed_all = observe::observe(&mut runner).map_err(real_error)?;
+    let observed: BTreeMap<String, String> = observed_all
+        .into_iter()
+        .filter(|(k, _)| names.contains(k))
+        .collect();
+    let agreed = predicted == observed;
+    for (i, order) in runner.event_orders().into_iter().enumerate() {
+        env.insert(format!("events.qemu{}", i + 1), order);
+    }
+    if !not_compared.is_empty() {
+        env.insert(
+            "not_compared".into(),
+            format!(
+                "{} (libvirt-internal: no real counterpart; predicted values)",
+                not_compared.join(", ")
+            ),
+        );
+    }
+    if dom.agent_error {
+        env.insert(
+            "agent_error_injection".into(),
+            "simulated in the libvirt model (qemuProcessHandleAgentError sets agentError); \
+             no I/O error is injected on the real agent socket"
+                .into(),
+        );
+    }
+    env.insert(
+        "replay_seconds".into(),
+        format!("{:.1}", booted.elapsed().as_secs_f64()),
+    );
+    Ok(RealOutcome {
+        model: scenario.file.model.clone(),
+        scenario: scenario.name.clone(),
+        variant: job.variant.clone(),
+        case: job.case.clone(),
+        predicted,
+        observed,
+        agreed,
+        steps: real_steps,
+        environment: env,
+    })
+}
