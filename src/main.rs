@@ -200,8 +200,8 @@ fn check_format(format: Format) -> check::Format {
 }
 
 fn main() -> ExitCode {
-    if let Err(e) = vmrace::real::net::install_signal_handler() {
-        eprintln!("vmrace: {e}");
+    if let Err(e) = vmrace::real::signals::install() {
+        eprintln!("vmrace: cannot install the SIGINT/SIGTERM handler: {e}");
         return ExitCode::from(EXIT_BAD_INPUT as u8);
     }
     let cli = match Cli::try_parse() {

@@ -4,3 +4,4 @@ pub mod net_replay;
 pub mod qemu;
 pub mod qemu_replay;
 pub mod replay;
+pub mod signals;
