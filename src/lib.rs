@@ -6,5 +6,6 @@ pub mod error;
 pub mod memory;
 pub mod progress;
 pub mod real;
+pub mod report;
 pub mod scenario;
 pub mod story;

@@ -52,8 +52,13 @@ pub fn load_all(paths: &[PathBuf]) -> Result<Vec<Scenario>, CliError> {
     files.iter().map(|f| Scenario::load(f)).collect()
 }
 
-/// Runs the check.
-pub fn run(paths: &[PathBuf], format: Format, jobs: usize) -> CliResult {
+/// Runs the check; with `report`, also writes an HTML and a Markdown report per witness there.
+pub fn run(
+    paths: &[PathBuf],
+    format: Format,
+    jobs: usize,
+    report: Option<&std::path::Path>,
+) -> CliResult {
     let scenarios = load_all(paths)?;
     let mut runs = Vec::new();
     if format == Format::Table {
@@ -67,6 +72,9 @@ pub fn run(paths: &[PathBuf], format: Format, jobs: usize) -> CliResult {
             let progress = Progress::start(&format!("{} {}", scenario.name, job.variant));
             let run = scenario.run(&job, jobs)?;
             progress.finish();
+            if let Some(dir) = report {
+                crate::report::bundle::write_witness_reports(dir, scenario, &run)?;
+            }
             print_row(&run, format);
             runs.push(run);
         }

@@ -5,3 +5,4 @@ pub mod check;
 pub mod explore;
 pub mod list;
 pub mod replay;
+pub mod report;
