@@ -96,6 +96,13 @@ pub fn scenario_markdown(s: &Scenario, runs: &[Run]) -> Result<String, CliError>
         s.file.model,
         markdown::md_esc(&s.file.source.join("; "))
     );
+    if let Some(t) = outcome_table(s, runs).map_err(CliError::bad_input)? {
+        out.push_str("## Outcome table (the seed's layout)\n\n");
+        out.push_str(&table::markdown(&t));
+        out.push_str(
+            "\n✓: the seed's value is among the outcomes the model finds; ✗: it is not.\n\n",
+        );
+    }
     out.push_str(
         "## Verdicts\n\n| case · variant | expected | got | as expected |\n|---|---|---|---|\n",
     );
@@ -107,13 +114,6 @@ pub fn scenario_markdown(s: &Scenario, runs: &[Run]) -> Result<String, CliError>
             markdown::md_esc(&r.expected.to_string()),
             markdown::md_esc(&r.got.to_string()),
             mark(r)
-        );
-    }
-    if let Some(t) = outcome_table(s, runs).map_err(CliError::bad_input)? {
-        out.push_str("\n## Outcome table (the seed's layout)\n\n");
-        out.push_str(&table::markdown(&t));
-        out.push_str(
-            "\n✓: the seed's value is among the outcomes the model finds; ✗: it is not.\n",
         );
     }
     if let Some(notes) = &s.file.notes {
@@ -137,6 +137,14 @@ pub fn scenario_html(s: &Scenario, runs: &[Run]) -> Result<String, CliError> {
         esc(&s.file.model),
         esc(&s.file.source.join("; "))
     );
+    if let Some(t) = outcome_table(s, runs).map_err(CliError::bad_input)? {
+        body.push_str("<h2>Outcome table (the seed's layout)</h2>\n");
+        body.push_str(&table::html(&t));
+        body.push_str(
+            "<p>✓: the seed's value is among the outcomes the model finds; ✗: it is not.</p>\n",
+        );
+    }
+    body.push_str("<h2>Verdicts</h2>\n");
     body.push_str("<table class=\"grid\"><tr><th>case · variant</th><th>expected</th><th>got</th><th>as expected</th></tr>\n");
     for r in runs {
         let _ = writeln!(
@@ -150,13 +158,6 @@ pub fn scenario_html(s: &Scenario, runs: &[Run]) -> Result<String, CliError> {
         );
     }
     body.push_str("</table>\n");
-    if let Some(t) = outcome_table(s, runs).map_err(CliError::bad_input)? {
-        body.push_str("<h2>Outcome table (the seed's layout)</h2>\n");
-        body.push_str(&table::html(&t));
-        body.push_str(
-            "<p>✓: the seed's value is among the outcomes the model finds; ✗: it is not.</p>\n",
-        );
-    }
     if let Some(notes) = &s.file.notes {
         let _ = writeln!(body, "<h2>Notes</h2>\n<p>{}</p>", esc(notes.trim_end()));
     }

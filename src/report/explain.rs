@@ -5,7 +5,7 @@
 
 use super::analysis::{leaf, Highlight};
 use super::svg::upstream_name;
-use super::{short, Witness};
+use super::{brief, Witness};
 use serde::Serialize;
 use sim::TraceStep;
 
@@ -36,8 +36,8 @@ fn change_text(step: &TraceStep, k: usize) -> String {
     format!(
         "{} {} → {}",
         leaf(&c.path),
-        short(&c.before),
-        short(&c.after)
+        brief(&c.before),
+        brief(&c.after)
     )
 }
 
@@ -124,7 +124,7 @@ pub fn explain(w: &Witness) -> Explanation {
                 who(d),
                 decisive + 1,
                 leaf(&c.path),
-                short(&c.after)
+                brief(&c.after)
             ));
         } else {
             sentences.push(format!("In the same step it {did}."));

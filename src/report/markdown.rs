@@ -4,7 +4,7 @@
 use super::analysis::{fold_of, is_highlighted, leaf};
 use super::explain::explain;
 use super::svg::upstream_name;
-use super::{short, Witness};
+use super::{brief, short, Witness};
 use std::fmt::Write;
 
 /// A Mermaid participant id for a lifeline name.
@@ -143,8 +143,8 @@ pub fn mermaid(w: &Witness) -> String {
                         format!(
                             "{}: {} → {}",
                             leaf(&c.path),
-                            short(&c.before),
-                            short(&c.after)
+                            brief(&c.before),
+                            brief(&c.after)
                         )
                     })
                     .collect();

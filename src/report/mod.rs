@@ -33,7 +33,8 @@ pub struct Meta {
     pub what: String,
     /// The property in plain words.
     pub means: Option<String>,
-    /// Property expressions and observations whose fields matter.
+    /// Property expressions (the violated one first, then all the scenario's) and observations
+    /// whose fields matter.
     pub names: Vec<String>,
 }
 
@@ -62,6 +63,7 @@ impl Witness {
     /// The witness of a violation found by a run.
     pub fn of_broken(scenario: &Scenario, run: &Run, b: &Broken) -> Witness {
         let mut names: Vec<String> = property_text(scenario, &b.property);
+        names.extend(all_property_text(scenario));
         names.extend(scenario.file.observe.iter().cloned());
         let meta = Meta {
             verdict: "violated".into(),
@@ -79,7 +81,7 @@ impl Witness {
             verdict: "outcome".into(),
             what: o.name.clone(),
             means: None,
-            names: scenario.file.observe.clone(),
+            names: [scenario.file.observe.clone(), all_property_text(scenario)].concat(),
             ..base_meta(scenario, run)
         };
         Witness::new(meta, o.trace.clone())
@@ -94,8 +96,8 @@ impl Witness {
         let mut title = get("scenario").unwrap_or_else(|| trace.model.clone());
         if let Some(s) = scenario {
             title = s.file.title.clone();
+            names = all_property_text(s);
             if let Some(p) = &property {
-                names = property_text(s, p);
                 means = s
                     .file
                     .properties
@@ -157,6 +159,20 @@ fn base_meta(scenario: &Scenario, run: &Run) -> Meta {
     }
 }
 
+/// The expressions of every property of the scenario: a field any of them reads matters.
+fn all_property_text(scenario: &Scenario) -> Vec<String> {
+    let names: Vec<String> = scenario
+        .file
+        .properties
+        .iter()
+        .map(|p| p.name.clone())
+        .collect();
+    names
+        .iter()
+        .flat_map(|n| property_text(scenario, n))
+        .collect()
+}
+
 fn property_text(scenario: &Scenario, name: &str) -> Vec<String> {
     scenario
         .file
@@ -204,6 +220,26 @@ pub fn esc(text: &str) -> String {
 /// A state value, compactly (strings unquoted).
 pub fn short(v: &serde_json::Value) -> String {
     crate::story::short(v)
+}
+
+/// A value in a diagram, briefly: lists of records by their `name` (or first key), records by
+/// their first key; scalars as [`short`].
+pub fn brief(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    let item = |v: &Value| match v {
+        Value::Object(o) => o
+            .get("name")
+            .map(short)
+            .or_else(|| o.keys().next().cloned())
+            .unwrap_or_default(),
+        Value::Array(a) => a.first().map(short).unwrap_or_default(),
+        other => short(other),
+    };
+    match v {
+        Value::Array(a) => format!("[{}]", a.iter().map(item).collect::<Vec<_>>().join(", ")),
+        Value::Object(_) => format!("{{{}}}", item(v)),
+        other => short(other),
+    }
 }
 
 /// A file-name-safe slug: lower case letters, digits and `-`.

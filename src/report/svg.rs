@@ -4,7 +4,7 @@
 //! (hover works without scripts); the HTML page adds click-to-inspect and fold toggling.
 
 use super::analysis::{fold_of, is_highlighted, Analysis};
-use super::{esc, short};
+use super::{brief, esc, short};
 use sim::Trace;
 use std::fmt::Write;
 
@@ -155,8 +155,8 @@ pub fn render(trace: &Trace, a: &Analysis, id: &str, collapsed: bool) -> String 
                 format!(
                     "{}: {} → {}",
                     super::analysis::leaf(&c.path),
-                    short(&c.before),
-                    short(&c.after)
+                    brief(&c.before),
+                    brief(&c.after)
                 )
             })
             .collect();
@@ -173,7 +173,7 @@ pub fn render(trace: &Trace, a: &Analysis, id: &str, collapsed: bool) -> String 
             r##"<rect class="box" x="{bx}" y="4" width="{BOX}" height="{bh}" rx="3" fill="{fill}" stroke="{stroke}" stroke-width="{sw}"/><text x="{x}" y="18" text-anchor="middle" font-weight="bold">{up}</text>"##,
             bx = x - BOX / 2,
             bh = ROW - 8,
-            up = esc(&clip(&super::svg::upstream_name(step), 30)),
+            up = esc(&clip(&super::svg::upstream_name(step), 28)),
         );
         let second = match hl.first() {
             Some(h) => {
@@ -199,7 +199,11 @@ pub fn render(trace: &Trace, a: &Analysis, id: &str, collapsed: bool) -> String 
         let (fx, tx) = (x_of(a, &m.from), x_of(a, &m.to));
         let dir = if tx > fx { 1 } else { -1 };
         let x1 = fx + dir * BOX / 2;
-        let x2 = tx - dir * BOX / 2;
+        let to_resource = a
+            .lifelines
+            .iter()
+            .any(|l| l.name == m.to && l.kind == "resource");
+        let x2 = if to_resource { tx } else { tx - dir * BOX / 2 };
         let y1 = rows[m.sent] + ROW / 2;
         let y2 = rows[m.received] + ROW / 2;
         let hidden =
