@@ -1,5 +1,6 @@
 //! The HTML report: one self-contained file (inline CSS, JS and SVG; nothing loaded from the
-//! network). Clicking a step shows its full state diff; clicking a fold expands it.
+//! network). Clicking a step shows its full state diff; clicking a fold expands it; opening the
+//! page with `#expand` expands every fold.
 
 use super::explain::explain;
 use super::svg::{diff_text, render, HEAD, ROW};
@@ -61,6 +62,7 @@ document.querySelectorAll('svg.seq').forEach(function(svg){
   sec.querySelector('button.expand').addEventListener('click',function(){var o={},n=JSON.parse(svg.getAttribute('data-folds')).length;for(var f=0;f<n;f++)o[f]=true;svg.vmOpen=o;layout(svg);});
   sec.querySelector('button.collapse').addEventListener('click',function(){svg.vmOpen={};layout(svg);});
 });
+if(location.hash==='#expand'){document.querySelectorAll('button.expand').forEach(function(b){b.click();});}
 var s=document.getElementById('js-status');
 if(s){s.textContent='rendered '+document.querySelectorAll('g.lifeline').length+' lifelines, '+document.querySelectorAll('g.arrow').length+' arrows';}
 document.body.setAttribute('data-js','ok');
@@ -89,9 +91,9 @@ pub fn section(w: &Witness, id: &str, level: usize) -> String {
     if let Some(c) = &m.case {
         let _ = write!(s, "<tr><td>case</td><td>{}</td></tr>", esc(c));
     }
-    let _ = write!(
+    let _ = writeln!(
         s,
-        "<tr><td>variant</td><td>{}</td></tr><tr><td>verdict</td><td><span class=\"{}\">{}</span>: {}</td></tr><tr><td>steps</td><td>{}</td></tr></table>\n",
+        "<tr><td>variant</td><td>{}</td></tr><tr><td>verdict</td><td><span class=\"{}\">{}</span>: {}</td></tr><tr><td>steps</td><td>{}</td></tr></table>",
         esc(&m.variant),
         esc(&m.verdict),
         esc(&m.verdict),
