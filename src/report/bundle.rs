@@ -182,10 +182,17 @@ pub fn index_html(all: &[(Scenario, Vec<Run>)]) -> String {
     body.push_str("<table class=\"grid\"><tr><th>scenario</th><th>title</th><th>verdicts</th><th>as expected</th></tr>\n");
     for (s, runs) in all {
         let name = slug(&s.name);
-        let verdicts: Vec<String> = runs
-            .iter()
-            .map(|r| format!("{}: {}", place(r), r.got))
-            .collect();
+        let verdicts: Vec<String> = match &s.file.cases {
+            Some(cases) => vec![format!(
+                "{} cases × {} variants: see the outcome table",
+                cases.0.len(),
+                s.file.variants.0.len()
+            )],
+            None => runs
+                .iter()
+                .map(|r| format!("{}: {}", place(r), r.got))
+                .collect(),
+        };
         let ok = runs.iter().filter(|r| r.matches()).count();
         let _ = writeln!(
             body,
