@@ -7,6 +7,7 @@ pub mod gate;
 pub mod memory;
 pub mod progress;
 pub mod real;
+pub mod report;
 pub mod repro;
 pub mod scenario;
 pub mod story;

@@ -30,6 +30,18 @@ enum Format {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum ReportFormat {
+    /// Markdown with a Mermaid sequence diagram.
+    Md,
+    /// One self-contained HTML page.
+    Html,
+    /// The bare SVG sequence diagram.
+    Svg,
+    /// The trace plus derived lifelines, messages and highlights.
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum ReductionArg {
     /// Every interleaving.
     None,
@@ -69,6 +81,9 @@ enum Command {
         /// no longer violates where a violation is still expected is drift (exit 1).
         #[arg(long, value_name = "DIR")]
         traces: Option<PathBuf>,
+        /// Also write an HTML and a Markdown report per violation/outcome witness into DIR.
+        #[arg(long, value_name = "DIR")]
+        report: Option<PathBuf>,
         /// Afterwards replay every violation and outcome witness on real software (root; for
         /// models with a real replay); a disagreement is drift.
         #[arg(long)]
@@ -124,6 +139,37 @@ enum Command {
         /// Search threads.
         #[arg(long, default_value_t = 1)]
         jobs: usize,
+        /// Also write an HTML and a Markdown report per violation/outcome witness into DIR.
+        #[arg(long, value_name = "DIR")]
+        report: Option<PathBuf>,
+    },
+    /// Render a trace as a report (HTML with an SVG sequence diagram, Markdown, SVG or JSON), or
+    /// with --all every bundled scenario's reports (`report --all scenarios -o reports`).
+    Report {
+        /// The trace (YAML written by vmrace).
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        trace: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "html")]
+        format: ReportFormat,
+        /// Output file (with --all: output directory, default `reports`).
+        #[arg(short = 'o', long)]
+        output: Option<PathBuf>,
+        /// Scenario files or directories: write one HTML + one Markdown report per scenario and
+        /// index.html.
+        #[arg(long, num_args = 1.., value_name = "PATHS")]
+        all: Option<Vec<PathBuf>>,
+        /// Search threads.
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+    },
+    /// Explain a trace in plain English: who changed the decisive field, and what followed.
+    Explain {
+        /// The trace (YAML written by vmrace).
+        trace: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
     },
     /// List the models, their variants, and the scenarios.
     List {
@@ -228,6 +274,7 @@ fn main() -> ExitCode {
             save_traces,
             traces,
             real,
+            report,
         } => jobs_ok(jobs).and_then(|jobs| {
             let format = check_format(format);
             let gate = GateOptions {
@@ -237,6 +284,7 @@ fn main() -> ExitCode {
                 save_traces,
                 traces,
                 check_determinism,
+                report,
             };
             let code = check::run(&paths, format, jobs, &gate)?;
             if real {
@@ -268,9 +316,42 @@ fn main() -> ExitCode {
             variant,
             case,
             jobs,
+            report,
         } => jobs_ok(jobs).and_then(|jobs| {
-            commands::explore::run(&file, variant.as_deref(), case.as_deref(), jobs)
+            commands::explore::run(
+                &file,
+                variant.as_deref(),
+                case.as_deref(),
+                jobs,
+                report.as_deref(),
+            )
         }),
+        Command::Report {
+            trace,
+            format,
+            output,
+            all,
+            jobs,
+        } => jobs_ok(jobs).and_then(|jobs| match (all, trace) {
+            (Some(paths), _) => commands::report::run_all(
+                &paths,
+                output.as_deref().unwrap_or(std::path::Path::new("reports")),
+                jobs,
+            ),
+            (None, Some(trace)) => {
+                let format = match format {
+                    ReportFormat::Md => commands::report::Format::Md,
+                    ReportFormat::Html => commands::report::Format::Html,
+                    ReportFormat::Svg => commands::report::Format::Svg,
+                    ReportFormat::Json => commands::report::Format::Json,
+                };
+                commands::report::run(&trace, format, output.as_deref())
+            }
+            (None, None) => Err(CliError::bad_input("report: give a TRACE or --all PATHS")),
+        }),
+        Command::Explain { trace, format } => {
+            commands::report::explain(&trace, matches!(format, Format::Json))
+        }
         Command::List { paths } => commands::list::run(&paths),
         Command::Replay {
             trace, real: false, ..

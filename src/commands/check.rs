@@ -136,6 +136,9 @@ pub fn run(paths: &[PathBuf], format: Format, jobs: usize, gate: &GateOptions) -
         let progress = Progress::start(&format!("{} {}", scenario.name, job.variant));
         let run = scenario.run(&job, jobs)?;
         progress.finish();
+        if let Some(dir) = &gate.report {
+            crate::report::bundle::write_witness_reports(dir, scenario, &run)?;
+        }
         print_row(&run, format, (k, of), !gate.no_timing);
         if let Some(dir) = &gate.save_traces {
             let written = fixtures::save(dir, &run)?;

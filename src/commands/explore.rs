@@ -8,7 +8,14 @@ use crate::story::story;
 use std::path::Path;
 
 /// Explores the scenario's variants (all, or the one named) and prints what happens.
-pub fn run(path: &Path, variant: Option<&str>, case: Option<&str>, jobs: usize) -> CliResult {
+/// With `report`, also writes an HTML and a Markdown report per witness into that directory.
+pub fn run(
+    path: &Path,
+    variant: Option<&str>,
+    case: Option<&str>,
+    jobs: usize,
+    report: Option<&Path>,
+) -> CliResult {
     let scenario = Scenario::load(path)?;
     let all = scenario.jobs()?;
     let selected: Vec<_> = all
@@ -29,6 +36,9 @@ pub fn run(path: &Path, variant: Option<&str>, case: Option<&str>, jobs: usize) 
         let progress = Progress::start(&format!("{} {}", scenario.name, job.variant));
         let run = scenario.run(job, jobs)?;
         progress.finish();
+        if let Some(dir) = report {
+            crate::report::bundle::write_witness_reports(dir, &scenario, &run)?;
+        }
         let head = match &job.case {
             Some(c) => format!("case `{c}`, variant `{}`", job.variant),
             None => format!("variant `{}`", job.variant),

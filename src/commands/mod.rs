@@ -6,3 +6,4 @@ pub mod explore;
 pub mod list;
 pub mod real;
 pub mod replay;
+pub mod report;

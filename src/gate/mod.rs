@@ -56,4 +56,6 @@ pub struct GateOptions {
     pub traces: Option<PathBuf>,
     /// Run everything twice (with another thread count) and compare hashes of the results.
     pub check_determinism: bool,
+    /// Write an HTML and a Markdown report per violation/outcome witness here.
+    pub report: Option<PathBuf>,
 }

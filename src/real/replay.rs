@@ -207,7 +207,13 @@ mod tests {
             .remove(0);
         let err = replay_real(&scenario, &job, &witness.trace).expect_err("no step replay");
         assert_eq!(err.code, crate::error::EXIT_BAD_INPUT);
-        assert!(err.message.contains("qemu_migration_probe"), "{}", err.message);
-        assert!(supports_real("lifecycle") && supports_real("network") && !supports_real("migration"));
+        assert!(
+            err.message.contains("qemu_migration_probe"),
+            "{}",
+            err.message
+        );
+        assert!(
+            supports_real("lifecycle") && supports_real("network") && !supports_real("migration")
+        );
     }
 }

@@ -41,6 +41,9 @@ pub struct ScenarioFile {
     /// Where the model departs from the seed, and why.
     #[serde(default)]
     pub notes: Option<String>,
+    /// How reports lay out a matrix scenario's outcome table (`crate::report::table`).
+    #[serde(default)]
+    pub table: Option<crate::report::table::TableSpec>,
 }
 
 /// Ordered maps for YAML mappings whose order matters (cases and variants print in file order).
@@ -179,6 +182,7 @@ pub const TOP_KEYS: &[&str] = &[
     "expect",
     "search",
     "notes",
+    "table",
 ];
 
 /// Reads and parses a scenario file.

@@ -240,8 +240,9 @@ impl Model for Lifecycle {
         "lifecycle".into()
     }
 
+    /// 2: sockets and queues became `sim::Channel`s (fingerprints changed).
     fn version(&self) -> u32 {
-        1
+        2
     }
 
     fn actors(&self) -> Vec<String> {

@@ -1,0 +1,72 @@
+//! `vmrace report TRACE` (one witness as HTML, Markdown, SVG or JSON), `vmrace report --all`
+//! (the `reports/` bundle) and `vmrace explain TRACE` (a plain-English account).
+
+use crate::commands::replay::load_trace;
+use crate::error::{CliError, CliResult, EXIT_OK};
+use crate::report::{bundle, explain, html, markdown, svg, Witness};
+use crate::scenario::Scenario;
+use std::path::{Path, PathBuf};
+
+/// What `vmrace report` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Markdown with a Mermaid diagram.
+    Md,
+    /// One self-contained HTML page.
+    Html,
+    /// The bare SVG sequence diagram (all steps expanded).
+    Svg,
+    /// The trace plus derived lifelines, messages and highlights.
+    Json,
+}
+
+/// Loads a trace and, when its context names a scenario file that loads, that scenario.
+pub fn witness_of(path: &Path) -> Result<Witness, CliError> {
+    let trace = load_trace(path)?;
+    let scenario = match trace.context.get("file") {
+        Some(f) if Path::new(f).exists() => Some(Scenario::load(Path::new(f))?),
+        _ => None,
+    };
+    Ok(Witness::of_trace(trace, scenario.as_ref()))
+}
+
+fn emit(text: &str, out: Option<&Path>) -> CliResult {
+    match out {
+        Some(p) => std::fs::write(p, text)
+            .map_err(|e| CliError::bad_input(format!("{}: cannot write: {e}", p.display())))?,
+        None => print!("{text}"),
+    }
+    Ok(EXIT_OK)
+}
+
+/// Renders one trace.
+pub fn run(trace: &Path, format: Format, out: Option<&Path>) -> CliResult {
+    let w = witness_of(trace)?;
+    let text = match format {
+        Format::Md => markdown::report(&w),
+        Format::Html => html::report(&w),
+        Format::Svg => svg::render(&w.trace, &w.analysis, "w0", false),
+        Format::Json => w.to_json(),
+    };
+    emit(&text, out)
+}
+
+/// Writes the `reports/` bundle for every scenario under `paths` into `out`.
+pub fn run_all(paths: &[PathBuf], out: &Path, jobs: usize) -> CliResult {
+    let written = bundle::write_all(paths, out, jobs)?;
+    eprintln!("wrote {} files into {}", written.len(), out.display());
+    Ok(EXIT_OK)
+}
+
+/// Explains one trace in plain English (or as JSON).
+pub fn explain(trace: &Path, json: bool) -> CliResult {
+    let w = witness_of(trace)?;
+    let e = explain::explain(&w);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&e).expect("JSON"));
+    } else {
+        println!("{}", w.heading());
+        println!("{}", e.text());
+    }
+    Ok(EXIT_OK)
+}
