@@ -21,6 +21,8 @@ pub struct Config {
     pub reduction: Reduction,
     /// Worker threads.
     pub jobs: usize,
+    /// Stop at the first violation (measures time to the first counterexample).
+    pub stop_at_first: bool,
 }
 
 /// One measured configuration: the JSON line `vmrace bench --format json` prints.
@@ -175,6 +177,7 @@ fn measure<M: Model>(model: &M, config: &Config, params: String) -> Measurement 
         strategy,
         reduction: config.reduction,
         jobs: config.jobs,
+        stop_at_first: config.stop_at_first,
         record_paths: false,
         ..Options::default()
     };
@@ -188,7 +191,7 @@ fn measure<M: Model>(model: &M, config: &Config, params: String) -> Measurement 
         report.terminal,
         report.violating_terminal,
     ];
-    let reference_match = (config.reduction == Reduction::None)
+    let reference_match = (config.reduction == Reduction::None && !config.stop_at_first)
         .then(|| {
             reference_rows()
                 .into_iter()
@@ -232,6 +235,7 @@ pub fn default_suite(jobs: usize) -> Vec<Config> {
             params,
             reduction: Reduction::None,
             jobs,
+            stop_at_first: false,
         })
         .collect();
     for fix in [false, true] {
@@ -241,6 +245,7 @@ pub fn default_suite(jobs: usize) -> Vec<Config> {
                 params: format!("N={n},fix={fix}"),
                 reduction: Reduction::Por,
                 jobs,
+                stop_at_first: false,
             });
         }
     }

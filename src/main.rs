@@ -224,6 +224,9 @@ enum Command {
         /// Worker threads.
         #[arg(long, default_value_t = 1)]
         jobs: usize,
+        /// Stop at the first violation: `seconds` is then the time to the first counterexample.
+        #[arg(long, requires = "model")]
+        stop_at_first: bool,
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
@@ -381,6 +384,7 @@ fn main() -> ExitCode {
             params,
             reduction,
             jobs,
+            stop_at_first,
             format,
         } => {
             let reduction = match reduction {
@@ -393,6 +397,7 @@ fn main() -> ExitCode {
                 reduction,
                 jobs,
                 matches!(format, Format::Json),
+                stop_at_first,
             )
         }
     };

@@ -12,6 +12,7 @@ pub fn run(
     reduction: Reduction,
     jobs: usize,
     json: bool,
+    stop_at_first: bool,
 ) -> CliResult {
     if jobs == 0 {
         return Err(CliError::bad_input("--jobs must be at least 1"));
@@ -22,6 +23,7 @@ pub fn run(
             params,
             reduction,
             jobs,
+            stop_at_first,
         }],
         _ => bench::default_suite(jobs),
     };
