@@ -41,6 +41,9 @@ struct Dfs<'m, M: Model> {
     findings: Findings<M>,
     visited: FingerprintSet,
     on_stack: hashbrown::HashMap<u64, usize, PassThrough>,
+    /// With a preemption bound: the fewest preemptions each (state, last actor) pair was
+    /// explored with; a visit with as many or more is dominated and pruned.
+    fewest: hashbrown::HashMap<u64, u32, PassThrough>,
     scratch: Scratch,
     stack: Vec<Frame<M>>,
     init: usize,
@@ -64,6 +67,7 @@ pub(super) fn run<M: Model>(model: &M, options: &Options) -> Report<M> {
         reducer,
         visited: FingerprintSet::default(),
         on_stack: hashbrown::HashMap::with_hasher(PassThrough),
+        fewest: hashbrown::HashMap::with_hasher(PassThrough),
         scratch: Scratch::default(),
         stack: Vec::new(),
         init: 0,
@@ -85,12 +89,31 @@ impl<M: Model> Dfs<'_, M> {
         }
     }
 
-    /// The visited-set key: the fingerprint, plus the scheduling context when preemptions are
-    /// bounded (the same state reached with fewer preemptions may go further).
-    fn key(&self, fp: u64, last: Option<ActorId>, preemptions: u32) -> u64 {
+    /// The stack key: the fingerprint, plus the last actor when preemptions are bounded (what
+    /// counts as a preemption next depends on it).
+    fn key(&self, fp: u64, last: Option<ActorId>) -> u64 {
         match self.options.max_preemptions {
-            Some(_) => fingerprint(&(fp, last, preemptions)),
+            Some(_) => fingerprint(&(fp, last)),
             None => fp,
+        }
+    }
+
+    /// Decides whether to explore a state reached with `last` and `preemptions`: `None` when an
+    /// earlier visit covers this one, else its stack key and whether the state itself is new (it
+    /// is then checked; a revisit with fewer preemptions is only expanded again, since the same
+    /// state reached with fewer preemptions may go further).
+    fn visit(&mut self, fp: u64, last: Option<ActorId>, preemptions: u32) -> Option<(u64, bool)> {
+        let key = self.key(fp, last);
+        if self.options.max_preemptions.is_some() {
+            match self.fewest.get(&key) {
+                Some(&fewest) if fewest <= preemptions => return None,
+                _ => {
+                    self.fewest.insert(key, preemptions);
+                }
+            }
+            Some((key, self.visited.insert(fp)))
+        } else {
+            self.visited.insert(fp).then_some((key, true))
         }
     }
 
@@ -99,11 +122,10 @@ impl<M: Model> Dfs<'_, M> {
             self.init = init;
             let state = self.canonical(state);
             let fp = fingerprint(&state);
-            let key = self.key(fp, None, 0);
-            if !self.visited.insert(key) {
+            let Some((key, new)) = self.visit(fp, None, 0) else {
                 continue;
-            }
-            self.push(state, fp, key, None, None, 0);
+            };
+            self.push(state, fp, key, None, (None, 0), new);
             if self.stopping() || !self.run_stack() {
                 return;
             }
@@ -134,8 +156,7 @@ impl<M: Model> Dfs<'_, M> {
                 continue;
             };
             self.findings.transitions += 1;
-            let key = self.key(fp, Some(actor), preemptions);
-            if self.on_stack.contains_key(&key) {
+            if self.on_stack.contains_key(&self.key(fp, Some(actor))) {
                 // Stack proviso (Spin's C3): an ample step closing a cycle forces the state to
                 // be expanded fully (steps already taken are found visited again).
                 let top = self.stack.last_mut().expect("non-empty stack");
@@ -145,10 +166,10 @@ impl<M: Model> Dfs<'_, M> {
                     self.compute_successors();
                 }
             }
-            if !self.visited.insert(key) {
+            let Some((key, new)) = self.visit(fp, Some(actor), preemptions) else {
                 continue;
-            }
-            self.push(next, fp, key, Some(action), Some(actor), preemptions);
+            };
+            self.push(next, fp, key, Some(action), (Some(actor), preemptions), new);
             if self.stopping() {
                 return false;
             }
@@ -194,14 +215,16 @@ impl<M: Model> Dfs<'_, M> {
         false
     }
 
+    /// Pushes a state reached by `via` in scheduling context `(last_actor, preemptions)`;
+    /// properties are checked only when the state is `new`.
     fn push(
         &mut self,
         state: M::State,
         fp: u64,
         key: u64,
         via: Option<M::Action>,
-        last_actor: Option<ActorId>,
-        preemptions: u32,
+        (last_actor, preemptions): (Option<ActorId>, u32),
+        new: bool,
     ) {
         let depth = self.stack.len();
         self.report.max_depth = self.report.max_depth.max(depth);
@@ -227,12 +250,16 @@ impl<M: Model> Dfs<'_, M> {
         });
         let before = self.findings.violations.len();
         let top = self.stack.last().expect("just pushed");
-        self.checker
-            .state(&top.state, fp, depth, &mut self.findings);
-        if top.actions.is_empty() {
+        if new {
             self.checker
-                .terminal(&top.state, fp, depth, &mut self.findings);
-            self.record_outcome(fp, depth);
+                .state(&top.state, fp, depth, &mut self.findings);
+        }
+        if top.actions.is_empty() {
+            if new {
+                self.checker
+                    .terminal(&top.state, fp, depth, &mut self.findings);
+                self.record_outcome(fp, depth);
+            }
         } else if self.options.max_depth.is_some_and(|max| depth >= max) {
             self.report.cut(Cut::Depth(depth));
         } else {
@@ -279,9 +306,7 @@ impl<M: Model> Dfs<'_, M> {
                 next
             };
             let fp = fingerprint(&next);
-            if self.options.max_preemptions.is_none() {
-                self.visited.prefetch(fp);
-            }
+            self.visited.prefetch(fp);
             top.successors.push(Some((next, fp)));
         }
     }
@@ -302,10 +327,35 @@ impl<M: Model> Dfs<'_, M> {
         }
     }
 
+    /// The path to the top of the stack, as steps a replay can follow from the concrete
+    /// initial state (with symmetry reduction, each step is re-chosen from the concrete state).
     fn current_path(&self) -> Path<M> {
+        if !self.options.symmetry {
+            return Path {
+                init: self.init,
+                actions: self.stack.iter().filter_map(|f| f.via.clone()).collect(),
+            };
+        }
+        let mut concrete = self.model.init_states()[self.init].clone();
+        let mut actions = Vec::with_capacity(self.stack.len());
+        let mut enabled = Vec::new();
+        for frame in &self.stack[1..] {
+            let target = fingerprint(&frame.state);
+            enabled.clear();
+            self.model.actions(&concrete, &mut enabled);
+            let action = enabled
+                .iter()
+                .find(|a| {
+                    fingerprint(&self.canonical(self.model.next_state(&concrete, a))) == target
+                })
+                .expect("a symmetric step exists in the concrete state")
+                .clone();
+            concrete = self.model.next_state(&concrete, &action);
+            actions.push(action);
+        }
         Path {
             init: self.init,
-            actions: self.stack.iter().filter_map(|f| f.via.clone()).collect(),
+            actions,
         }
     }
 

@@ -134,6 +134,9 @@ pub fn explore<M: Model>(model: &M, options: &Options) -> Report<M> {
 fn portfolio<M: Model>(model: &M, options: &Options, runs: u64) -> Report<M> {
     let mut report = bfs::run(model, options);
     if report.complete {
+        // The exhaustive member decides alone, so it must check `eventually` properties as BFS
+        // does; an incomplete portfolio claims nothing about them.
+        liveness::check_eventually(model, options, &mut report);
         return report;
     }
     let walks = random::run(model, options, runs, None);

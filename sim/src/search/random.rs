@@ -32,7 +32,9 @@ pub(super) fn run<M: Model>(
     let actors = model.actors().len().max(1);
     let inits = model.init_states();
     let mut longest = 1usize;
-    let mut outcome_paths = std::collections::BTreeMap::new();
+    // Per outcome, the witness the report keeps: the shallowest, ties by fingerprint.
+    let mut outcome_paths: std::collections::BTreeMap<String, (usize, u64, Path<M>)> =
+        std::collections::BTreeMap::new();
     for _ in 0..runs {
         let init = rng.random_range(0..inits.len());
         let mut state = inits[init].clone();
@@ -52,7 +54,12 @@ pub(super) fn run<M: Model>(
             if actions.is_empty() && terminal_seen.insert(fp, ()) {
                 checker.terminal(&state, fp, depth, &mut findings);
                 if let Some(name) = model.outcome(&state) {
-                    outcome_paths.entry(name).or_insert_with(|| path.clone());
+                    let better = outcome_paths
+                        .get(&name)
+                        .is_none_or(|(d, f, _)| (depth, fp) < (*d, *f));
+                    if better {
+                        outcome_paths.insert(name, (depth, fp, path.clone()));
+                    }
                 }
             }
             for v in findings.violations.iter_mut().filter(|v| v.path.is_none()) {
@@ -76,7 +83,7 @@ pub(super) fn run<M: Model>(
         longest = longest.max(path.actions.len());
     }
     findings.merge_into(&mut report);
-    for (name, path) in outcome_paths {
+    for (name, (_, _, path)) in outcome_paths {
         if let Some(o) = report.outcomes.get_mut(&name) {
             o.path = Some(path);
         }

@@ -131,7 +131,7 @@ impl WorkQueue {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(loom), not(feature = "shuttle")))]
 mod tests {
     use super::*;
 
