@@ -6,7 +6,6 @@ use super::config::{AgentErrorVariant, FakeRebootVariant, Mode, WaitFor};
 use super::state::*;
 use super::step::{Kind, Step};
 use super::{qemu_exit, send_command, worker, Call, Lifecycle};
-use sim::Channel;
 
 fn call(m: &Lifecycle, s: &State, t: usize) -> Option<(Call, usize)> {
     let op = s.threads[t].op as usize;
@@ -225,20 +224,11 @@ fn start_launch(m: &Lifecycle, dom: &mut Domain, me: u16) {
     lv.monitor.clear();
     lv.agent_io.clear();
     lv.state = DomState::Paused;
-    let q = &mut dom.qemu;
-    *q = Qemu {
-        run: RunState::Prelaunch,
-        instance: q.instance.wrapping_add(1),
-        commands: Channel::fifo(),
-        reset_requested: false,
-        shutdown_requested: false,
-        guest_reset_requested: false,
-        sigterm: false,
-        sigterm_timer: false,
-        port_open: false,
-        throttled: false,
-        throttle_pending: None,
-    };
+    dom.qemu = Qemu::started(
+        dom.qemu.instance.wrapping_add(1),
+        RunState::Prelaunch,
+        false,
+    );
     let g = &mut dom.guest;
     g.power = GuestPower::Off;
     g.button = false;

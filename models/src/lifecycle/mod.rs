@@ -290,19 +290,7 @@ impl Model for Lifecycle {
                         killed: false,
                         reboots: 0,
                     },
-                    qemu: Qemu {
-                        run: RunState::Running,
-                        instance: 1,
-                        commands: Channel::fifo(),
-                        reset_requested: false,
-                        shutdown_requested: false,
-                        guest_reset_requested: false,
-                        sigterm: false,
-                        sigterm_timer: false,
-                        port_open: agent,
-                        throttled: false,
-                        throttle_pending: None,
-                    },
+                    qemu: Qemu::started(1, RunState::Running, agent),
                     guest: Guest {
                         power: if channel && !agent {
                             GuestPower::Booting

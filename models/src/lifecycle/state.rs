@@ -183,6 +183,26 @@ pub struct Qemu {
     pub throttle_pending: Option<bool>,
 }
 
+impl Qemu {
+    /// A QEMU process as started: instance `instance`, in runstate `run`, its agent port open
+    /// or not, nothing pending.
+    pub fn started(instance: u8, run: RunState, port_open: bool) -> Qemu {
+        Qemu {
+            run,
+            instance,
+            commands: Channel::fifo(),
+            reset_requested: false,
+            shutdown_requested: false,
+            guest_reset_requested: false,
+            sigterm: false,
+            sigterm_timer: false,
+            port_open,
+            throttled: false,
+            throttle_pending: None,
+        }
+    }
+}
+
 /// libvirt's domain object and per-domain threads' queues.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Libvirt {
