@@ -52,6 +52,10 @@ pub struct Measurement {
     pub peak_rss_bytes: u64,
     /// Peak memory above the pre-run baseline, per stored state.
     pub bytes_per_state: f64,
+    /// For reboot-storm with reduction: the ideal reduced count S·(1 + T + … + T^(N-1)), from the
+    /// N=1 reference counts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ideal_states: Option<u64>,
     /// Reference counts `[states, transitions, terminal, violating_terminal]`, when the
     /// configuration is in the reference file (reductions off).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -148,7 +152,11 @@ pub fn run(config: &Config) -> CliResult<Measurement> {
             };
             let n = number(get(&kv, "N", p)?, "N")?;
             let model = RebootStorm::new(n, fix).map_err(CliError::bad_input)?;
-            Ok(measure(&model, config, model.params()))
+            let mut m = measure(&model, config, model.params());
+            if config.reduction == Reduction::Por {
+                m.ideal_states = Some(reboot_storm_ideal(n as u32, fix));
+            }
+            Ok(m)
         }
         other => Err(CliError::bad_input(format!(
             "unknown benchmark model `{other}`: expected tap-churn or reboot-storm"
@@ -215,6 +223,7 @@ fn measure<M: Model>(model: &M, config: &Config, params: String) -> Measurement 
         states_per_sec: report.states as f64 / report.seconds.max(1e-9),
         peak_rss_bytes: peak,
         bytes_per_state: peak.saturating_sub(baseline) as f64 / report.states.max(1) as f64,
+        ideal_states: None,
         reference_match,
     }
 }
@@ -252,9 +261,15 @@ pub fn default_suite(jobs: usize) -> Vec<Config> {
     configs
 }
 
-/// The ideal reduced state count S·(1 + T + … + T^(N-1)) for reboot-storm, from the N=1 counts.
+/// The ideal reduced state count S·(1 + T + … + T^(N-1)) for reboot-storm, with S and T the
+/// states and terminal states of the N=1 reference row.
 pub fn reboot_storm_ideal(n: u32, fix: bool) -> u64 {
-    let (s, t) = if fix { (33u64, 3u64) } else { (49, 6) };
+    let one = format!("N=1,fix={fix}");
+    let (s, t) = reference_rows()
+        .into_iter()
+        .find(|(m, p, _)| m == "reboot-storm" && *p == one)
+        .map(|(_, _, c)| (c[0], c[2]))
+        .expect("the reference file has reboot-storm N=1");
     (0..n).map(|k| s * t.pow(k)).sum()
 }
 

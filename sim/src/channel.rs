@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 /// How a channel delivers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Discipline {
     /// In order, nothing lost (a socket, a pipe, a single-consumer work queue).
@@ -15,6 +15,13 @@ pub enum Discipline {
     /// In order, but the head may be dropped instead of received (a lossy link, a throttled
     /// event that can be coalesced away).
     Lossy,
+}
+
+impl std::hash::Hash for Discipline {
+    /// One byte, so that states holding channels keep stable fingerprints across versions.
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        (*self as u8).hash(h)
+    }
 }
 
 /// What receiving can do next: take message `index`, or drop it (lossy channels only).
@@ -31,32 +38,15 @@ pub enum Receive {
 #[serde(transparent)]
 pub struct Channel<T> {
     #[serde(skip)]
-    discipline: DisciplineTag,
+    discipline: Discipline,
     pending: Vec<T>,
-}
-
-/// The discipline kept beside the messages without being part of the serialised state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-struct DisciplineTag(u8);
-
-impl DisciplineTag {
-    fn of(d: Discipline) -> Self {
-        DisciplineTag(d as u8)
-    }
-    fn get(self) -> Discipline {
-        match self.0 {
-            0 => Discipline::Fifo,
-            1 => Discipline::Unordered,
-            _ => Discipline::Lossy,
-        }
-    }
 }
 
 impl<T: Clone + PartialEq> Channel<T> {
     /// An empty channel.
     pub fn new(discipline: Discipline) -> Self {
         Channel {
-            discipline: DisciplineTag::of(discipline),
+            discipline,
             pending: Vec::new(),
         }
     }
@@ -68,7 +58,7 @@ impl<T: Clone + PartialEq> Channel<T> {
 
     /// The channel's discipline.
     pub fn discipline(&self) -> Discipline {
-        self.discipline.get()
+        self.discipline
     }
 
     /// Sends a message.

@@ -7,7 +7,7 @@ use models::scenario::Observable;
 use serde::Serialize;
 use sim::minimise::drop_needless_preemptions;
 use sim::{explore, Model, Options, Reduction, Strategy, Trace, ViolationKind};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// What a search concluded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -252,9 +252,4 @@ fn minimise<M: Observable>(
         }),
         _ => path.clone(),
     }
-}
-
-/// The expected outcomes as a sorted set.
-pub fn outcome_set(values: &[String]) -> BTreeSet<String> {
-    values.iter().cloned().collect()
 }

@@ -156,7 +156,7 @@ impl<M: Model> Dfs<'_, M> {
                 continue;
             };
             self.findings.transitions += 1;
-            if self.on_stack.contains_key(&self.key(fp, Some(actor))) {
+            if self.track_stack() && self.on_stack.contains_key(&self.key(fp, Some(actor))) {
                 // Stack proviso (Spin's C3): an ample step closing a cycle forces the state to
                 // be expanded fully (steps already taken are found visited again).
                 let top = self.stack.last_mut().expect("non-empty stack");
