@@ -24,7 +24,7 @@ out_root=$(cd "$out_root" && pwd)
 deb_cache=${VMRACE_DEB_CACHE:-$out_root/debs}
 mkdir -p "$deb_cache"
 
-MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_console button evdev"
+MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_console virtio_blk button evdev"
 GUEST_FILES="build.sh common.sh extract-vmlinux.py init pwrbtn shutdown vmrace-power vmrace-sched"
 
 log() { echo "guest/build.sh: $*" >&2; }

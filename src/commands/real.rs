@@ -14,7 +14,7 @@ use sim::{Model, Trace};
 use super::check::{load_all, Format};
 use super::replay::{load_trace, scenario_of};
 use crate::error::{CliError, CliResult, EXIT_DRIFT, EXIT_OK};
-use crate::real::replay::{replay_real, supports_real, RealOutcome};
+use crate::real::replay::{other_software, replay_real, supports_real, RealOutcome};
 use crate::scenario::checked::Checked;
 use crate::scenario::{Job, Scenario, WithModel};
 
@@ -176,6 +176,15 @@ pub fn check(paths: &[PathBuf], format: Format) -> CliResult {
             continue;
         }
         for job in scenario.jobs()? {
+            if let Some(why) = other_software(&scenario, &job)? {
+                if format == Format::Table {
+                    println!(
+                        "real  {:<40} {:<24} skipped: {why}",
+                        scenario.name, job.variant
+                    );
+                }
+                continue;
+            }
             for w in witnesses(&scenario, &job, 0, DEFAULT_SEED)? {
                 let started = Instant::now();
                 let outcome = replay_real(&scenario, &job, &w.trace)?;
@@ -268,6 +277,12 @@ pub fn fidelity(paths: &[PathBuf], opts: &FidelityOptions) -> CliResult {
             continue;
         }
         for job in scenario.jobs()? {
+            if let Some(why) = other_software(&scenario, &job)? {
+                if opts.format == Format::Table {
+                    println!("{:<28} {:<24} skipped: {why}", scenario.name, job.variant);
+                }
+                continue;
+            }
             let sample = if vm_count(&scenario, &job)? >= 3 {
                 opts.sample
             } else {

@@ -1,4 +1,5 @@
 //! Real replay: drive real kernel objects, Open vSwitch and QEMU through a trace.
+pub mod migration_replay;
 pub mod net;
 pub mod net_replay;
 pub mod qemu;

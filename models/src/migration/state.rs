@@ -1,7 +1,7 @@
 //! The state of the whole system (management program, libvirtd, QEMU's threads and block layer,
 //! the host's storage, QEMU's private /dev, the guest) and the steps that change it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 /// Everything the model tracks; nested so that a trace's changes read `disks[0].disable_perm`.
@@ -40,7 +40,7 @@ pub struct State {
 }
 
 /// An API call from the management layer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Call {
     /// `virDomainMigrate*`.
@@ -111,7 +111,7 @@ pub enum JobStatus {
 }
 
 /// A QMP event in flight to libvirt (or the monitor's EOF).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Event {
     /// `STOP`.
@@ -314,7 +314,7 @@ pub struct Guest {
 }
 
 /// One step of one actor, with the branch it takes where that is decided when it is enabled.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Step {
     /// mgmt: start an API call.
@@ -381,7 +381,7 @@ pub enum Step {
 }
 
 /// How `migration_completion` ends.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Branch {
     /// `migrate_set_state(…, MIGRATION_STATUS_COMPLETED)`.

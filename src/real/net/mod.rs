@@ -29,6 +29,6 @@ pub use error::{Errno, NetError, Result};
 pub use observe::{NetObservation, OvsPort, Verdict, VmNet};
 pub use ops::{NetOp, NetOutcome, TapNaming};
 pub use ovs::OVS_BRIDGE;
-pub use registry::{cleanup_all, install_signal_handler, sweep_stale};
+pub use registry::{cleanup_all, defer_to_program_handler, install_signal_handler, sweep_stale};
 pub use sandbox::{Backend, Sandbox, LINUX_BRIDGE};
 pub use tools::{locate_helper, HELPER_ENV};

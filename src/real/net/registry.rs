@@ -45,6 +45,12 @@ pub fn cleanup_all() {
     }
 }
 
+/// Makes [`install_signal_handler`] a no-op: the program's own handler (which calls
+/// [`cleanup_all`]) is in charge.
+pub fn defer_to_program_handler() {
+    *HANDLER.lock().unwrap_or_else(|p| p.into_inner()) = true;
+}
+
 /// Installs (once; later calls do nothing) a SIGINT/SIGTERM handler thread that runs
 /// [`cleanup_all`] and exits with the shell convention 128 + signal (130 for Ctrl-C, 143 for
 /// SIGTERM). Child processes that the terminal's Ctrl-C also hits are tolerated by cleanup.

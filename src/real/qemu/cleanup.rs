@@ -66,6 +66,12 @@ pub fn install_signal_handler() -> Result<()> {
         })
 }
 
+/// Makes [`install_signal_handler`] a no-op: the program's own handler (which calls
+/// [`cleanup_all`]) is in charge.
+pub fn defer_to_program_handler() {
+    let _ = HANDLER.set(Ok(()));
+}
+
 fn kill_all(reg: &mut Registry) -> usize {
     let runs = std::mem::take(&mut reg.runs);
     for run in runs.values() {

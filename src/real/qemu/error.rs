@@ -61,6 +61,9 @@ pub enum Error {
         /// What was wrong.
         msg: String,
     },
+    /// A host-side set-up step failed (mount namespace, loop device, storage links).
+    #[error("host set-up: {0}")]
+    Host(String),
     /// The QEMU process exited before the awaited step.
     #[error("QEMU exited ({status}) before {what}; stderr: {stderr}")]
     Exited {

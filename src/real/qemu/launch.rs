@@ -54,21 +54,30 @@ pub struct LaunchConfig {
     pub knobs: Vec<(String, String)>,
     /// Extra QEMU arguments, appended last.
     pub extra_args: Vec<String>,
+    /// A command QEMU is started through, which must end by exec'ing its arguments (e.g. the
+    /// private-/dev mount namespace set-up of [`devns`](super::devns)); empty: none.
+    pub wrapper: Vec<String>,
 }
 
 impl LaunchConfig {
+    /// The QEMU binary runs use: `$VMRACE_QEMU`, else `qemu-system-x86_64`.
+    pub fn new_binary() -> PathBuf {
+        std::env::var_os(QEMU_ENV)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("qemu-system-x86_64"))
+    }
+
     /// The default run of `image` under `accel`: 256 MiB, 1 vCPU, no knobs.
     pub fn new(image: GuestImage, accel: Accel) -> LaunchConfig {
         LaunchConfig {
-            qemu_binary: std::env::var_os(QEMU_ENV)
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from("qemu-system-x86_64")),
+            qemu_binary: Self::new_binary(),
             image,
             accel,
             memory_mib: 256,
             no_shutdown: false,
             knobs: Vec::new(),
             extra_args: Vec::new(),
+            wrapper: Vec::new(),
         }
     }
 
@@ -215,22 +224,21 @@ impl Qemu {
         let (registration, (child, paths, argv)) = cleanup::register_spawn(|| {
             let dir = make_run_dir()?;
             let paths = RunPaths::in_dir(dir.clone());
-            let args = cfg.args(&paths);
-            let mut argv = vec![cfg.qemu_binary.display().to_string()];
-            argv.extend(args.iter().cloned());
+            let mut argv = cfg.wrapper.clone();
+            argv.push(cfg.qemu_binary.display().to_string());
+            argv.extend(cfg.args(&paths));
+            let (program, args) = argv.split_first().expect("argv holds the binary");
             let started = fs::File::create(&paths.stderr)
                 .map_err(|e| Error::io(format!("creating {}", paths.stderr.display()), e))
                 .and_then(|stderr| {
-                    Command::new(&cfg.qemu_binary)
-                        .args(&args)
+                    Command::new(program)
+                        .args(args)
                         .stdin(Stdio::null())
                         .stdout(Stdio::null())
                         .stderr(stderr)
                         .process_group(0)
                         .spawn()
-                        .map_err(|e| {
-                            Error::io(format!("starting {}", cfg.qemu_binary.display()), e)
-                        })
+                        .map_err(|e| Error::io(format!("starting {program}"), e))
                 });
             match started {
                 Ok(child) => Ok((

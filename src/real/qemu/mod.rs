@@ -22,6 +22,7 @@ pub mod agent;
 pub mod cleanup;
 pub mod console;
 pub mod control;
+pub mod devns;
 pub mod error;
 pub mod image;
 pub mod launch;

@@ -137,7 +137,7 @@ fn compared(scenario: &Scenario, dom: &str) -> Vec<String> {
     names
 }
 
-fn environment(
+pub(crate) fn environment(
     image: &GuestImage,
     choice: &accel::AccelChoice,
     vm: &mut Vm,
