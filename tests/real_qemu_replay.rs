@@ -65,7 +65,12 @@ fn witness(s: &Scenario, j: &Job, source: &str) -> sim::Trace {
     found.unwrap_or_else(|| panic!("{}: no witness `{source}`", s.name))
 }
 
-fn agree(file: &str, case: Option<&str>, variant: &str, source: &str) {
+fn agree(
+    file: &str,
+    case: Option<&str>,
+    variant: &str,
+    source: &str,
+) -> vmrace::real::replay::RealOutcome {
     let _g = serial();
     image();
     let s = scenario(file);
@@ -82,6 +87,7 @@ fn agree(file: &str, case: Option<&str>, variant: &str, source: &str) {
     ] {
         assert!(outcome.environment.contains_key(k), "environment lacks {k}");
     }
+    outcome
 }
 
 const S000: &str = "seed-000-acpi-then-agent-reboot.yaml";
@@ -148,11 +154,20 @@ fn seed_002_guest_ignoring_acpi_ends_by_the_timeout() {
 
 #[test]
 fn seed_001_agent_answers_after_restart_despite_libvirts_flag() {
-    agree(
+    let outcome = agree(
         "seed-001-agent-error.yaml",
         None,
         "pre-2.5",
         "violation: the agent is usable after the restart",
+    );
+    let error = outcome
+        .steps
+        .iter()
+        .find(|s| s.label == "agent error")
+        .expect("the trace's agent error step");
+    assert!(
+        error.result.contains("Connection reset by peer"),
+        "the injected agent error is a real read error: {error:?}"
     );
 }
 

@@ -296,6 +296,22 @@ impl Agent {
     pub fn eof(&self) -> Option<Stamp> {
         self.log.eof()
     }
+
+    /// The read error that ended the socket instead of a clean EOF (`Connection reset by
+    /// peer` when QEMU exits with unread bytes of ours in its socket buffer), if one did.
+    pub fn read_error(&self) -> Option<String> {
+        self.log.read_error()
+    }
+
+    /// Writes a `guest-sync-delimited` request and does not wait: while the guest's end of the
+    /// port is closed QEMU leaves it unread in its socket buffer.
+    pub fn send_unanswered(&mut self) -> Result<()> {
+        let line = format!(
+            "{}\n",
+            json!({ "execute": "guest-sync-delimited", "arguments": { "id": 1 } })
+        );
+        self.write(line.as_bytes(), "guest-sync-delimited")
+    }
 }
 
 impl Drop for Agent {

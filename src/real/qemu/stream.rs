@@ -43,6 +43,7 @@ pub enum Item {
 struct State {
     items: Vec<(Stamp, Item)>,
     eof: Option<Stamp>,
+    read_error: Option<String>,
 }
 
 /// The log one reader thread fills.
@@ -77,6 +78,12 @@ impl LineLog {
         self.lock().eof
     }
 
+    /// The read error that ended the stream (e.g. `Connection reset by peer`), if one did
+    /// rather than a clean EOF.
+    pub fn read_error(&self) -> Option<String> {
+        self.lock().read_error.clone()
+    }
+
     /// Blocks until there are more than `seen` items, EOF, or `deadline`.
     /// Returns true unless the deadline passed with nothing new.
     pub fn wait_beyond(&self, seen: usize, deadline: Instant) -> bool {
@@ -102,8 +109,11 @@ impl LineLog {
         self.cond.notify_all();
     }
 
-    fn finish(&self) {
-        self.lock().eof = Some(Stamp::now());
+    fn finish(&self, read_error: Option<String>) {
+        let mut st = self.lock();
+        st.eof = Some(Stamp::now());
+        st.read_error = read_error;
+        drop(st);
         self.cond.notify_all();
     }
 }
@@ -133,9 +143,11 @@ fn read_loop(mut stream: UnixStream, log: &LineLog, split_ff: bool) {
         }
         log.push(Item::Line(std::mem::take(line)));
     };
-    loop {
+    let read_error = loop {
         let n = match stream.read(&mut buf) {
-            Ok(0) | Err(_) => break,
+            Ok(0) => break None,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => break Some(e.to_string()),
             Ok(n) => n,
         };
         for &b in &buf[..n] {
@@ -150,11 +162,11 @@ fn read_loop(mut stream: UnixStream, log: &LineLog, split_ff: bool) {
                 _ => line.push(b),
             }
         }
-    }
+    };
     if !line.is_empty() {
         flush(&mut line);
     }
-    log.finish();
+    log.finish(read_error);
 }
 
 /// Connects to the unix socket at `path`, retrying until `timeout` while the

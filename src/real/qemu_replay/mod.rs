@@ -8,10 +8,11 @@
 //! observations and compared with the trace's prediction.
 //!
 //! Supported: the lifecycle model with one domain (seeds 000, 001, 002);
-//! seed 001's agent error is simulated in the libvirt model (no real socket
-//! error), and its `start` launches a second QEMU. Not supported (an error
-//! says why): the migration model (seed 003; see
-//! `examples/qemu_migration_probe.rs`), other faults, several domains.
+//! seed 001's agent error is a real reset of the agent connection (see the
+//! `stop-services` and `agent-event` steps), and its `start` launches a second
+//! QEMU. Not supported (an error says why): other faults, several domains.
+//! Migration traces (seed 003) are replayed by
+//! [`migration_replay`](crate::real::migration_replay).
 
 mod events;
 mod observe;
@@ -60,7 +61,7 @@ pub(crate) struct DomainSetup {
     pub ignore_acpi: bool,
     /// The model's QEMU SIGTERM behaviour (`sigterm-poweroff` is real QEMU's).
     pub sigterm: String,
-    /// The scenario injects an agent error (simulated in the libvirt model).
+    /// The scenario injects an agent error (made real as a reset agent connection).
     pub agent_error: bool,
 }
 
@@ -252,8 +253,10 @@ pub fn replay(scenario: &Scenario, job: &Job, trace: &Trace) -> Result<RealOutco
     if dom.agent_error {
         env.insert(
             "agent_error_injection".into(),
-            "simulated in the libvirt model (qemuProcessHandleAgentError sets agentError); \
-             no I/O error is injected on the real agent socket"
+            "real: once the guest closed the agent port, libvirt's side writes \
+             guest-sync-delimited, which QEMU leaves unread; QEMU exits with it in its socket \
+             buffer and the kernel resets the connection, so the host's read fails \
+             (ECONNRESET: qemuAgentIO's error path, qemuProcessHandleAgentError), then EOF"
                 .into(),
         );
     }

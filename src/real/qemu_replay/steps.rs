@@ -243,11 +243,14 @@ impl Runner {
                     let eof = self.wait_agent_eof();
                     done(step, "none (read the agent socket)", eof)
                 }
-                _ => done(
-                    step,
-                    "none",
-                    "NO real counterpart: an injected agent I/O error",
-                ),
+                _ => {
+                    let r = self.wait_agent_read_error();
+                    done(
+                        step,
+                        "none (read the agent socket: qemuAgentIO's read fails)",
+                        r,
+                    )
+                }
             },
             "qmp" => self.qemu_command(step, payload.as_str().unwrap_or_default())?,
             "system-reset" => {
@@ -322,7 +325,18 @@ impl Runner {
             "ga-shutdown" => self.guest_request(step, "ga")?,
             "stop-services" => {
                 let r = self.wait_port_closed()?;
-                done(step, "none (the guest's shutdown job stops qemu-ga)", r)
+                if self.dom.agent_error && self.vm.qemu.is_running() {
+                    // the agent error, made real: a request QEMU will not read while the port is
+                    // closed; when QEMU exits with it unread, the kernel resets the connection
+                    self.vm.agent.send_unanswered()?;
+                    done(
+                        step,
+                        "none (the guest's shutdown job stops qemu-ga); libvirt writes guest-sync-delimited",
+                        format!("{r}; request left unread in QEMU's socket buffer"),
+                    )
+                } else {
+                    done(step, "none (the guest's shutdown job stops qemu-ga)", r)
+                }
             }
             "guest-halt" => {
                 let r = match self.vm.console.wait_line(
@@ -493,6 +507,20 @@ impl Runner {
             "agent socket EOF".into()
         } else {
             "NOT observed: agent socket EOF".into()
+        }
+    }
+
+    fn wait_agent_read_error(&mut self) -> String {
+        let deadline = Instant::now() + EVENT_TIMEOUT;
+        while self.vm.agent.eof().is_none() && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(5));
+        }
+        match self.vm.agent.read_error() {
+            Some(e) => format!("read error on the agent socket: {e}"),
+            None if self.vm.agent.eof().is_some() => {
+                "NOT observed: the agent socket ended with a clean EOF, no read error".into()
+            }
+            None => "NOT observed: the agent socket is still open".into(),
         }
     }
 
