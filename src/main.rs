@@ -207,6 +207,11 @@ enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
+    /// Build or show the real-replay guest image (kernel, busybox, qemu-ga from Debian packages).
+    Guest {
+        #[command(subcommand)]
+        action: GuestAction,
+    },
     /// Measure the explorer on the SPEC.md benchmark models (states/s, distinct states, memory).
     ///
     /// With no --model it runs the default suite: every reference configuration up to N=4 with
@@ -231,6 +236,17 @@ enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
+}
+
+#[derive(Subcommand)]
+enum GuestAction {
+    /// Run guest/build.sh: download the packages, build a bit-for-bit reproducible image (root).
+    Build {
+        /// Output root (default: <repo>/build/guest).
+        out: Option<PathBuf>,
+    },
+    /// Show the image the real replay uses: directory, versions, sha256s.
+    Info,
 }
 
 fn jobs_ok(jobs: usize) -> Result<usize, CliError> {
@@ -379,6 +395,10 @@ fn main() -> ExitCode {
             };
             commands::real::fidelity(&paths, &opts)
         }
+        Command::Guest { action } => match action {
+            GuestAction::Build { out } => commands::guest::build(out),
+            GuestAction::Info => commands::guest::info(),
+        },
         Command::Bench {
             model,
             params,

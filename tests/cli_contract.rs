@@ -238,3 +238,14 @@ fn determinism_self_check_and_seeded_pct() {
     );
     assert_eq!(first, strip(vmrace(&["check", &pct, "--format", "json"])));
 }
+
+#[test]
+fn guest_info_without_an_image_names_the_build_command() {
+    let empty = tempdir();
+    let o = Command::new(env!("CARGO_BIN_EXE_vmrace"))
+        .args(["guest", "info"])
+        .env("VMRACE_GUEST_DIR", &empty)
+        .output()
+        .expect("runs");
+    assert_bad(&o, "guest/build.sh");
+}

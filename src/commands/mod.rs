@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod check;
 pub mod explore;
+pub mod guest;
 pub mod list;
 pub mod real;
 pub mod replay;

@@ -31,12 +31,27 @@ struct Undo {
 static LIVE: Mutex<BTreeMap<u32, Undo>> = Mutex::new(BTreeMap::new());
 static NEXT: AtomicU32 = AtomicU32::new(1);
 
+/// Detaches `dev` (a busy device is detached by the kernel at its last close), retrying for
+/// a second while `losetup` fails; says so on stderr if it never succeeds.
+fn detach(dev: &str) {
+    let mut last = String::new();
+    for _ in 0..50 {
+        match Command::new("losetup").arg("-d").arg(dev).output() {
+            Ok(out) if out.status.success() => return,
+            Ok(out) => last = String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            Err(e) => last = e.to_string(),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    eprintln!("vmrace: could not detach {dev}: {last}");
+}
+
 fn undo(u: &Undo) {
+    for dev in &u.loops {
+        detach(dev);
+    }
     for dir in &u.dirs {
         let _ = fs::remove_dir_all(dir);
-    }
-    for dev in &u.loops {
-        let _ = Command::new("losetup").arg("-d").arg(dev).output();
     }
 }
 
