@@ -4,7 +4,7 @@
 //! from the model exactly where those QEMU versions differ (which pins the failure path this
 //! QEMU takes); a SIGINT mid-replay must leave no QEMU, loop device, `/dev` entry or directory.
 //!
-//! These tests need root, QEMU, qemu-utils' neighbours and the guest image; they never skip.
+//! These tests need root, loop devices, QEMU and the guest image; they never skip.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

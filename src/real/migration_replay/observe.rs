@@ -7,9 +7,9 @@
 //!   `guest-write`; `bdrv_inactivate_recurse`: `inactivate-recurse`).
 //! * `vm.migration`: the status of the last `MIGRATION` event (`none` before any).
 //! * `migrations_started`: `migrate` commands QEMU accepted.
-//! * `diskN.write_perm` (writable disks, source alive): the image's write lock, probed with
-//!   `qemu-img info` inside the source's mount namespace: held iff the node holds
-//!   `BLK_PERM_WRITE`.
+//! * `diskN.write_perm` (writable disks, source alive): file-posix's `BLK_PERM_WRITE` lock
+//!   byte on the node as QEMU's mount namespace sees it (`F_OFD_GETLK`): held iff the node
+//!   holds the write permission.
 //! * `diskN.resolves` (source alive): the disk's source path opens inside QEMU's `/dev`.
 //! * `guest.writes_ok`, `guest.writes_lost`: real writes that completed, and that an abort took.
 
