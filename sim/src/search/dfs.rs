@@ -15,18 +15,22 @@ use std::time::Instant;
 /// A successor not yet explored: its state and fingerprint.
 type Successor<M> = Option<(<M as Model>::State, u64)>;
 
+/// A state on the stack. Its enabled actions and the successors of its choices live in the
+/// search's arenas (`Dfs::actions`, `Dfs::successors`) from the frame's offsets up to the next
+/// frame's, so pushing and popping a frame allocates nothing.
 struct Frame<M: Model> {
     state: M::State,
     key: u64,
-    actions: Vec<M::Action>,
+    /// Offset of the enabled actions in `Dfs::actions`.
+    actions: usize,
     /// The persistent set, when reduction chose a proper one; otherwise every action.
     ample: Option<Vec<usize>>,
     /// How many choices to take (0 for terminal states and states at the depth bound).
     end: usize,
     next: usize,
-    /// The successors of the choices, computed when the frame is pushed so that their
-    /// visited-set lookups can be prefetched together; taken one by one.
-    successors: Vec<Successor<M>>,
+    /// Offset in `Dfs::successors` of the successors of the choices, computed when the frame is
+    /// pushed so that their visited-set lookups can be prefetched together; taken one by one.
+    successors: usize,
     via: Option<M::Action>,
     last_actor: Option<ActorId>,
     preemptions: u32,
@@ -46,11 +50,13 @@ struct Dfs<'m, M: Model> {
     fewest: hashbrown::HashMap<u64, u32, PassThrough>,
     scratch: Scratch,
     stack: Vec<Frame<M>>,
+    /// The stacked frames' enabled actions, frame after frame.
+    actions: Vec<M::Action>,
+    /// The stacked frames' successors, frame after frame.
+    successors: Vec<Successor<M>>,
     init: usize,
     outcome_paths: HashMap<String, (usize, u64, Path<M>)>,
     started: Instant,
-    spare: Vec<Vec<M::Action>>,
-    spare_successors: Vec<Vec<Successor<M>>>,
 }
 
 /// Runs the search.
@@ -70,11 +76,11 @@ pub(super) fn run<M: Model>(model: &M, options: &Options) -> Report<M> {
         fewest: hashbrown::HashMap::with_hasher(PassThrough),
         scratch: Scratch::default(),
         stack: Vec::new(),
+        actions: Vec::new(),
+        successors: Vec::new(),
         init: 0,
         outcome_paths: HashMap::new(),
         started: Instant::now(),
-        spare: Vec::new(),
-        spare_successors: Vec::new(),
     };
     dfs.search();
     dfs.finish()
@@ -140,18 +146,17 @@ impl<M: Model> Dfs<'_, M> {
                 if self.track_stack() {
                     self.on_stack.remove(&done.key);
                 }
-                self.spare.push(done.actions);
-                self.spare_successors.push(done.successors);
+                self.actions.truncate(done.actions);
+                self.successors.truncate(done.successors);
                 continue;
             }
             let k = top.next;
-            let i = top.ample.as_ref().map_or(k, |a| a[k]);
+            let i = top.actions + top.ample.as_ref().map_or(k, |a| a[k]);
             top.next += 1;
-            let (next, fp) = top.successors[k]
+            let (next, fp) = self.successors[top.successors + k]
                 .take()
                 .expect("each successor is taken once");
-            let action = top.actions[i].clone();
-            let actor = self.model.actor_of(&action);
+            let actor = self.model.actor_of(&self.actions[i]);
             let Some(preemptions) = self.preemptions_after(actor) else {
                 continue;
             };
@@ -161,7 +166,7 @@ impl<M: Model> Dfs<'_, M> {
                 // be expanded fully (steps already taken are found visited again).
                 let top = self.stack.last_mut().expect("non-empty stack");
                 if top.ample.take().is_some() {
-                    top.end = top.actions.len();
+                    top.end = self.actions.len() - top.actions;
                     top.next = 0;
                     self.compute_successors();
                 }
@@ -169,6 +174,7 @@ impl<M: Model> Dfs<'_, M> {
             let Some((key, new)) = self.visit(fp, Some(actor), preemptions) else {
                 continue;
             };
+            let action = self.actions[i].clone();
             self.push(next, fp, key, Some(action), (Some(actor), preemptions), new);
             if self.stopping() {
                 return false;
@@ -184,7 +190,9 @@ impl<M: Model> Dfs<'_, M> {
         let (Some(bound), Some(last)) = (self.options.max_preemptions, top.last_actor) else {
             return Some(top.preemptions);
         };
-        let last_enabled = top.actions.iter().any(|a| self.model.actor_of(a) == last);
+        let last_enabled = self.actions[top.actions..]
+            .iter()
+            .any(|a| self.model.actor_of(a) == last);
         if last == actor || !last_enabled {
             return Some(top.preemptions);
         }
@@ -228,11 +236,9 @@ impl<M: Model> Dfs<'_, M> {
     ) {
         let depth = self.stack.len();
         self.report.max_depth = self.report.max_depth.max(depth);
-        let mut actions = self.spare.pop().unwrap_or_default();
-        actions.clear();
-        let mut successors = self.spare_successors.pop().unwrap_or_default();
-        successors.clear();
-        self.model.actions(&state, &mut actions);
+        let actions = self.actions.len();
+        self.model.actions(&state, &mut self.actions);
+        let enabled = self.actions.len() - actions;
         if self.track_stack() {
             self.on_stack.insert(key, depth);
         }
@@ -243,39 +249,42 @@ impl<M: Model> Dfs<'_, M> {
             ample: None,
             end: 0,
             next: 0,
-            successors,
+            successors: self.successors.len(),
             via,
             last_actor,
             preemptions,
         });
-        let before = self.findings.violations.len();
-        let top = self.stack.last().expect("just pushed");
-        if new {
-            self.checker
-                .state(&top.state, fp, depth, &mut self.findings);
-        }
-        if top.actions.is_empty() {
-            if new {
-                self.checker
-                    .terminal(&top.state, fp, depth, &mut self.findings);
-                self.record_outcome(fp, depth);
-            }
-        } else if self.options.max_depth.is_some_and(|max| depth >= max) {
-            self.report.cut(Cut::Depth(depth));
-        } else {
+        // Successors first, so that their visited-set lookups are under way during the checks.
+        let depth_cut = enabled > 0 && self.options.max_depth.is_some_and(|max| depth >= max);
+        if enabled > 0 && !depth_cut {
             let mut ample = self.select();
-            let top = self.stack.last_mut().expect("just pushed");
             if depth == 0 && self.options.root_shard.is_some() {
-                let all: Vec<usize> = ample.unwrap_or_else(|| (0..top.actions.len()).collect());
+                let all: Vec<usize> = ample.unwrap_or_else(|| (0..enabled).collect());
                 ample = Some(
                     all.into_iter()
                         .filter(|&i| self.options.in_root_shard(i))
                         .collect(),
                 );
             }
-            top.end = ample.as_ref().map_or(top.actions.len(), Vec::len);
+            let top = self.stack.last_mut().expect("just pushed");
+            top.end = ample.as_ref().map_or(enabled, Vec::len);
             top.ample = ample;
             self.compute_successors();
+        }
+        let before = self.findings.violations.len();
+        let top = self.stack.last().expect("just pushed");
+        if new {
+            self.checker
+                .state(&top.state, fp, depth, &mut self.findings);
+        }
+        if enabled == 0 {
+            if new {
+                self.checker
+                    .terminal(&top.state, fp, depth, &mut self.findings);
+                self.record_outcome(fp, depth);
+            }
+        } else if depth_cut {
+            self.report.cut(Cut::Depth(depth));
         }
         if self.findings.violations.len() > before
             || self.findings.violations.iter().any(|v| v.path.is_none())
@@ -295,11 +304,12 @@ impl<M: Model> Dfs<'_, M> {
     /// Fills the top frame's successors for its choices and prefetches their visited-set slots
     /// (when the visited key is the fingerprint itself, i.e. without preemption bounding).
     fn compute_successors(&mut self) {
-        let top = self.stack.last_mut().expect("non-empty stack");
-        top.successors.clear();
+        let top = self.stack.last().expect("non-empty stack");
+        let actions = &self.actions[top.actions..];
+        self.successors.truncate(top.successors);
         for k in 0..top.end {
             let i = top.ample.as_ref().map_or(k, |a| a[k]);
-            let next = self.model.next_state(&top.state, &top.actions[i]);
+            let next = self.model.next_state(&top.state, &actions[i]);
             let next = if self.options.symmetry {
                 self.model.canonical(&next).unwrap_or(next)
             } else {
@@ -307,7 +317,7 @@ impl<M: Model> Dfs<'_, M> {
             };
             let fp = fingerprint(&next);
             self.visited.prefetch(fp);
-            top.successors.push(Some((next, fp)));
+            self.successors.push(Some((next, fp)));
         }
     }
 
@@ -321,7 +331,8 @@ impl<M: Model> Dfs<'_, M> {
     fn select(&mut self) -> Option<Vec<usize>> {
         let top = self.stack.last().expect("non-empty stack");
         let reducer = self.reducer.as_ref()?;
-        match reducer.select(self.model, &top.state, &top.actions, &mut self.scratch) {
+        let actions = &self.actions[top.actions..];
+        match reducer.select(self.model, &top.state, actions, &mut self.scratch) {
             Selection::All => None,
             Selection::Ample(ample) => Some(ample),
         }
