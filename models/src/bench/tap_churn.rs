@@ -122,7 +122,7 @@ impl TapChurn {
         if n == 0 || n > MAX_VMS {
             return Err(format!("N must be between 1 and {MAX_VMS}, got {n}"));
         }
-        if n * (c + 1) > 32 || 3 * (c + 1) + 1 > 63 {
+        if n * (c + 1) > 32 {
             return Err(format!(
                 "N·(C+1) must be at most 32 tap names, got {}",
                 n * (c + 1)
@@ -138,6 +138,13 @@ impl TapChurn {
         for _ in 0..c {
             program.extend_from_slice(stop);
             program.extend_from_slice(&start);
+        }
+        // A state counts a VM's steps in 6 bits, up to the program's end.
+        if program.len() > 63 {
+            return Err(format!(
+                "C={c}: a VM's program would have {} steps; at most 63 fit in a state",
+                program.len()
+            ));
         }
         Ok(TapChurn {
             n,
@@ -314,5 +321,20 @@ impl Model for TapChurn {
             .filter(|vm| has(state.kernel, vm.tap) && has(state.switch, vm.tap))
             .count();
         Some(format!("{connected} of {} connected", self.n))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn programs_longer_than_a_state_counts_are_refused() {
+        let ok = |c, cleanup| TapChurn::new(1, c, Naming::LowestFree, cleanup).is_ok();
+        // start (2 steps), then C times a stop (2 or 3 steps) and a start
+        assert!(ok(15, Cleanup::Buggy)); // 62 steps
+        assert!(!ok(16, Cleanup::Buggy)); // 66
+        assert!(ok(12, Cleanup::ExistsCheck)); // 62
+        assert!(!ok(13, Cleanup::ExistsCheck)); // 67
     }
 }
