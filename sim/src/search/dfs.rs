@@ -12,12 +12,9 @@ use crate::search::visited::PassThrough;
 use std::collections::HashMap;
 use std::time::Instant;
 
-/// A successor not yet explored: its state and fingerprint.
-type Successor<M> = Option<(<M as Model>::State, u64)>;
-
 /// A state on the stack. Its enabled actions and the successors of its choices live in the
-/// search's arenas (`Dfs::actions`, `Dfs::successors`) from the frame's offsets up to the next
-/// frame's, so pushing and popping a frame allocates nothing.
+/// search's arenas (`Dfs::actions`, `Dfs::fps` and `Dfs::states`) from the frame's offsets up to
+/// the next frame's, so pushing and popping a frame allocates nothing.
 struct Frame<M: Model> {
     state: M::State,
     key: u64,
@@ -28,8 +25,8 @@ struct Frame<M: Model> {
     /// How many choices to take (0 for terminal states and states at the depth bound).
     end: usize,
     next: usize,
-    /// Offset in `Dfs::successors` of the successors of the choices, computed when the frame is
-    /// pushed so that their visited-set lookups can be prefetched together; taken one by one.
+    /// Offset in `Dfs::fps` and `Dfs::states` of the successors of the choices, computed when
+    /// the frame is pushed so that their visited-set lookups can be prefetched together.
     successors: usize,
     via: Option<M::Action>,
     last_actor: Option<ActorId>,
@@ -52,8 +49,10 @@ struct Dfs<'m, M: Model> {
     stack: Vec<Frame<M>>,
     /// The stacked frames' enabled actions, frame after frame.
     actions: Vec<M::Action>,
-    /// The stacked frames' successors, frame after frame.
-    successors: Vec<Successor<M>>,
+    /// The stacked frames' successors' fingerprints, frame after frame.
+    fps: Vec<u64>,
+    /// The successors themselves, taken when explored (most are visited already and never are).
+    states: Vec<Option<M::State>>,
     init: usize,
     outcome_paths: HashMap<String, (usize, u64, Path<M>)>,
     started: Instant,
@@ -77,7 +76,8 @@ pub(super) fn run<M: Model>(model: &M, options: &Options) -> Report<M> {
         scratch: Scratch::default(),
         stack: Vec::new(),
         actions: Vec::new(),
-        successors: Vec::new(),
+        fps: Vec::new(),
+        states: Vec::new(),
         init: 0,
         outcome_paths: HashMap::new(),
         started: Instant::now(),
@@ -108,6 +108,7 @@ impl<M: Model> Dfs<'_, M> {
     /// earlier visit covers this one, else its stack key and whether the state itself is new (it
     /// is then checked; a revisit with fewer preemptions is only expanded again, since the same
     /// state reached with fewer preemptions may go further).
+    #[inline]
     fn visit(&mut self, fp: u64, last: Option<ActorId>, preemptions: u32) -> Option<(u64, bool)> {
         let key = self.key(fp, last);
         if self.options.max_preemptions.is_some() {
@@ -140,27 +141,50 @@ impl<M: Model> Dfs<'_, M> {
 
     /// Drives the stack until it is empty; false when a budget or the first violation stopped it.
     fn run_stack(&mut self) -> bool {
+        // Without reduction or a preemption bound, a step matters only when its successor is
+        // new, so runs of visited successors are skipped in a tight loop.
+        let plain = self.options.max_preemptions.is_none() && !self.track_stack();
         while let Some(top) = self.stack.last_mut() {
+            if plain {
+                let (base, start) = (top.successors, top.next);
+                let fps = &self.fps[base + start..base + top.end];
+                let new = fps.iter().position(|&fp| self.visited.insert(fp));
+                let taken = new.map_or(fps.len(), |j| j + 1);
+                top.next += taken;
+                self.findings.transitions += taken as u64;
+                if let Some(j) = new {
+                    let k = start + j;
+                    let i = top.actions + top.ample.as_ref().map_or(k, |a| a[k]);
+                    let context = (self.model.actor_of(&self.actions[i]), top.preemptions);
+                    let fp = self.fps[base + k];
+                    let next = self.states[base + k].take().expect("taken once");
+                    if self.descend(next, fp, fp, i, context, true) {
+                        return false;
+                    }
+                    continue;
+                }
+            }
             if top.next >= top.end {
                 let done = self.stack.pop().expect("non-empty stack");
                 if self.track_stack() {
                     self.on_stack.remove(&done.key);
                 }
                 self.actions.truncate(done.actions);
-                self.successors.truncate(done.successors);
+                self.fps.truncate(done.successors);
+                self.states.truncate(done.successors);
                 continue;
             }
             let k = top.next;
             let i = top.actions + top.ample.as_ref().map_or(k, |a| a[k]);
             top.next += 1;
-            let (next, fp) = self.successors[top.successors + k]
-                .take()
-                .expect("each successor is taken once");
+            let successor = top.successors + k;
+            let fp = self.fps[successor];
             let actor = self.model.actor_of(&self.actions[i]);
             let Some(preemptions) = self.preemptions_after(actor) else {
                 continue;
             };
             self.findings.transitions += 1;
+            let mut next = None;
             if self.track_stack() && self.on_stack.contains_key(&self.key(fp, Some(actor))) {
                 // Stack proviso (Spin's C3): an ample step closing a cycle forces the state to
                 // be expanded fully (steps already taken are found visited again).
@@ -168,19 +192,44 @@ impl<M: Model> Dfs<'_, M> {
                 if top.ample.take().is_some() {
                     top.end = self.actions.len() - top.actions;
                     top.next = 0;
+                    next = self.states[successor].take();
                     self.compute_successors();
                 }
             }
             let Some((key, new)) = self.visit(fp, Some(actor), preemptions) else {
                 continue;
             };
-            let action = self.actions[i].clone();
-            self.push(next, fp, key, Some(action), (Some(actor), preemptions), new);
-            if self.stopping() {
+            let next = next
+                .or_else(|| self.states[successor].take())
+                .expect("each successor is taken once");
+            if self.descend(next, fp, key, i, (actor, preemptions), new) {
                 return false;
             }
         }
         true
+    }
+
+    /// Pushes `state`, reached from the top frame by action `i` in scheduling context
+    /// `(actor, preemptions)`; true when the search must stop.
+    fn descend(
+        &mut self,
+        state: M::State,
+        fp: u64,
+        key: u64,
+        i: usize,
+        (actor, preemptions): (ActorId, u32),
+        new: bool,
+    ) -> bool {
+        let action = self.actions[i].clone();
+        self.push(
+            state,
+            fp,
+            key,
+            Some(action),
+            (Some(actor), preemptions),
+            new,
+        );
+        self.stopping()
     }
 
     /// The preemption count after `actor` steps from the top frame, or `None` when that exceeds
@@ -249,7 +298,7 @@ impl<M: Model> Dfs<'_, M> {
             ample: None,
             end: 0,
             next: 0,
-            successors: self.successors.len(),
+            successors: self.fps.len(),
             via,
             last_actor,
             preemptions,
@@ -271,7 +320,7 @@ impl<M: Model> Dfs<'_, M> {
             top.ample = ample;
             self.compute_successors();
         }
-        let before = self.findings.violations.len();
+        let recorded = self.findings.recorded;
         let top = self.stack.last().expect("just pushed");
         if new {
             self.checker
@@ -286,9 +335,7 @@ impl<M: Model> Dfs<'_, M> {
         } else if depth_cut {
             self.report.cut(Cut::Depth(depth));
         }
-        if self.findings.violations.len() > before
-            || self.findings.violations.iter().any(|v| v.path.is_none())
-        {
+        if self.findings.recorded != recorded {
             let path = self.current_path();
             for v in self
                 .findings
@@ -306,7 +353,8 @@ impl<M: Model> Dfs<'_, M> {
     fn compute_successors(&mut self) {
         let top = self.stack.last().expect("non-empty stack");
         let actions = &self.actions[top.actions..];
-        self.successors.truncate(top.successors);
+        self.fps.truncate(top.successors);
+        self.states.truncate(top.successors);
         for k in 0..top.end {
             let i = top.ample.as_ref().map_or(k, |a| a[k]);
             let next = self.model.next_state(&top.state, &actions[i]);
@@ -317,7 +365,8 @@ impl<M: Model> Dfs<'_, M> {
             };
             let fp = fingerprint(&next);
             self.visited.prefetch(fp);
-            self.successors.push(Some((next, fp)));
+            self.fps.push(fp);
+            self.states.push(Some(next));
         }
     }
 
