@@ -68,21 +68,27 @@ pub struct Vm {
     seen: bool,
 }
 
+const PC: u64 = 0x3f;
+const TAP_SHIFT: u32 = 6;
+const TAP: u64 = 0xff << TAP_SHIFT;
+const RUNNING: u64 = 1 << 14;
+const SEEN: u64 = 1 << 15;
+
 impl Vm {
     fn unpack(bits: u64) -> Vm {
         Vm {
-            pc: (bits & 0x3f) as u8,
-            tap: ((bits >> 6) & 0xff) as u8,
-            running: bits & (1 << 14) != 0,
-            seen: bits & (1 << 15) != 0,
+            pc: (bits & PC) as u8,
+            tap: ((bits & TAP) >> TAP_SHIFT) as u8,
+            running: bits & RUNNING != 0,
+            seen: bits & SEEN != 0,
         }
     }
 
     fn pack(self) -> u64 {
         self.pc as u64
-            | (self.tap as u64) << 6
-            | (self.running as u64) << 14
-            | (self.seen as u64) << 15
+            | (self.tap as u64) << TAP_SHIFT
+            | if self.running { RUNNING } else { 0 }
+            | if self.seen { SEEN } else { 0 }
     }
 }
 
@@ -98,12 +104,21 @@ pub struct State {
 
 impl State {
     fn vm(&self, i: usize) -> Vm {
-        Vm::unpack(self.vms[i / 4] >> (16 * (i % 4)))
+        Vm::unpack(self.bits(i))
     }
 
     fn set_vm(&mut self, i: usize, vm: Vm) {
+        self.set_bits(i, vm.pack());
+    }
+
+    /// VM `i`'s packed locals.
+    fn bits(&self, i: usize) -> u64 {
+        self.vms[i / 4] >> (16 * (i % 4)) & 0xffff
+    }
+
+    fn set_bits(&mut self, i: usize, bits: u64) {
         let shift = 16 * (i % 4);
-        self.vms[i / 4] = (self.vms[i / 4] & !(0xffff << shift)) | vm.pack() << shift;
+        self.vms[i / 4] = (self.vms[i / 4] & !(0xffff << shift)) | bits << shift;
     }
 }
 
@@ -223,20 +238,23 @@ impl Model for TapChurn {
 
     fn actions(&self, state: &State, out: &mut Vec<Step>) {
         for i in 0..self.n {
-            if let Some(&op) = self.program.get(state.vm(i).pc as usize) {
+            if let Some(&op) = self.program.get((state.bits(i) & PC) as usize) {
                 out.push(Step { vm: i as u8, op });
             }
         }
     }
 
+    // Works on the VM's packed locals directly, and is inlined so that the new state stays in
+    // registers until it is hashed: this is the explorer's innermost loop.
+    #[inline(always)]
     fn next_state(&self, state: &State, step: &Step) -> State {
         let mut s = *state;
-        let mut unpacked = s.vm(step.vm as usize);
-        let vm = &mut unpacked;
-        let op = step.op;
-        vm.pc += 1;
-        let bit = |tap: u8| if tap == NO_TAP { 0 } else { 1u32 << tap };
-        match op {
+        let i = step.vm as usize;
+        // pc += 1: the program is shorter than the 6-bit field holds (see `new`).
+        let mut vm = s.bits(i) + 1;
+        let tap = ((vm & TAP) >> TAP_SHIFT) as u8;
+        let bit = if tap == NO_TAP { 0 } else { 1u32 << tap };
+        match step.op {
             Op::CreateTap => {
                 let name = match self.naming {
                     Naming::LowestFree => (!s.kernel).trailing_zeros() as u8,
@@ -246,30 +264,36 @@ impl Model for TapChurn {
                     }
                 };
                 s.kernel |= 1 << name;
-                vm.tap = name;
+                vm = (vm & !TAP) | (name as u64) << TAP_SHIFT;
             }
             Op::AddPort => {
-                s.switch |= bit(vm.tap);
-                vm.running = true;
+                s.switch |= bit;
+                vm |= RUNNING;
             }
             Op::KillQemu => {
-                s.kernel &= !bit(vm.tap);
-                vm.running = false;
+                s.kernel &= !bit;
+                vm &= !RUNNING;
             }
-            Op::Check => vm.seen = has(s.kernel, vm.tap),
-            Op::DelPort => s.switch &= !bit(vm.tap),
+            Op::Check => {
+                vm = if s.kernel & bit != 0 {
+                    vm | SEEN
+                } else {
+                    vm & !SEEN
+                }
+            }
+            Op::DelPort => s.switch &= !bit,
             Op::DelPortIfNotSeen => {
-                if !vm.seen {
-                    s.switch &= !bit(vm.tap);
+                if vm & SEEN == 0 {
+                    s.switch &= !bit;
                 }
             }
             Op::AtomicCleanup => {
-                if !has(s.kernel, vm.tap) {
-                    s.switch &= !bit(vm.tap);
+                if s.kernel & bit == 0 {
+                    s.switch &= !bit;
                 }
             }
         }
-        s.set_vm(step.vm as usize, unpacked);
+        s.set_bits(i, vm);
         s
     }
 
