@@ -244,57 +244,74 @@ impl Model for TapChurn {
         }
     }
 
-    // Works on the VM's packed locals directly, and is inlined so that the new state stays in
-    // registers until it is hashed: this is the explorer's innermost loop.
+    // Works on the VM's packed locals directly, builds the new state from values rather than
+    // patching a copy in memory, and is inlined, so that the state can stay in registers until
+    // it is hashed: this is the explorer's innermost loop.
     #[inline(always)]
     fn next_state(&self, state: &State, step: &Step) -> State {
-        let mut s = *state;
+        let State {
+            mut kernel,
+            mut switch,
+            mut next,
+            vms,
+        } = *state;
         let i = step.vm as usize;
         // pc += 1: the program is shorter than the 6-bit field holds (see `new`).
-        let mut vm = s.bits(i) + 1;
+        let mut vm = state.bits(i) + 1;
         let tap = ((vm & TAP) >> TAP_SHIFT) as u8;
         let bit = if tap == NO_TAP { 0 } else { 1u32 << tap };
         match step.op {
             Op::CreateTap => {
                 let name = match self.naming {
-                    Naming::LowestFree => (!s.kernel).trailing_zeros() as u8,
+                    Naming::LowestFree => (!kernel).trailing_zeros() as u8,
                     Naming::Monotonic => {
-                        s.next += 1;
-                        s.next - 1
+                        next += 1;
+                        next - 1
                     }
                 };
-                s.kernel |= 1 << name;
+                kernel |= 1 << name;
                 vm = (vm & !TAP) | (name as u64) << TAP_SHIFT;
             }
             Op::AddPort => {
-                s.switch |= bit;
+                switch |= bit;
                 vm |= RUNNING;
             }
             Op::KillQemu => {
-                s.kernel &= !bit;
+                kernel &= !bit;
                 vm &= !RUNNING;
             }
             Op::Check => {
-                vm = if s.kernel & bit != 0 {
+                vm = if kernel & bit != 0 {
                     vm | SEEN
                 } else {
                     vm & !SEEN
                 }
             }
-            Op::DelPort => s.switch &= !bit,
+            Op::DelPort => switch &= !bit,
             Op::DelPortIfNotSeen => {
                 if vm & SEEN == 0 {
-                    s.switch &= !bit;
+                    switch &= !bit;
                 }
             }
             Op::AtomicCleanup => {
-                if s.kernel & bit == 0 {
-                    s.switch &= !bit;
+                if kernel & bit == 0 {
+                    switch &= !bit;
                 }
             }
         }
-        s.set_bits(i, vm);
-        s
+        let shift = 16 * (i % 4);
+        State {
+            kernel,
+            switch,
+            next,
+            vms: std::array::from_fn(|w| {
+                if w == i / 4 {
+                    (vms[w] & !(0xffff << shift)) | vm << shift
+                } else {
+                    vms[w]
+                }
+            }),
+        }
     }
 
     fn actor_of(&self, step: &Step) -> ActorId {
