@@ -1,8 +1,7 @@
 //! A set of 64-bit fingerprints in open-addressing arrays of cache-line buckets (0 = empty): a
 //! fingerprint's home is one 64-byte bucket of 8 slots, filled front to back, and a full bucket
 //! spills into the next, so that a lookup nearly always reads one cache line. The sequential
-//! searches' visited set; sharded so that growing it never needs twice the memory of the whole
-//! set at once.
+//! searches' visited set.
 //!
 //! Probing never wraps around: past the last home bucket comes a small spill area that lengthens
 //! on demand. That lets a shard double in place (the table is extended, then rehashed front to
@@ -10,15 +9,16 @@
 //! the OS offers them, so that a random probe into a table far bigger than the cache costs a
 //! cache miss but rarely a TLB miss as well.
 
-/// Shards; a power of two, chosen by fingerprint bits the per-shard index does not use. Few, so
-/// that shards reach huge-page size early.
+use std::ptr::NonNull;
+
+/// Shards, each growing on its own (which spreads the pauses of growing); a power of two, chosen
+/// by fingerprint bits the per-shard index does not use. Few, so that shards reach huge-page size
+/// early.
 const SHARDS: usize = 8;
 /// Grow a shard when it is this full (numerator over 8).
 const MAX_LOAD_EIGHTHS: usize = 6;
 /// Fingerprints per bucket: one cache line.
 const BUCKET: usize = 8;
-
-use std::ptr::NonNull;
 
 /// One cache line of slots.
 #[derive(Clone, Copy)]
