@@ -174,11 +174,6 @@ enum Memory {
     Mapped(huge::Mapping),
 }
 
-// SAFETY: a table owns its buckets exclusively, like a `Vec<Bucket>`.
-unsafe impl Send for Table {}
-// SAFETY: shared access only reads, like a `Vec<Bucket>`.
-unsafe impl Sync for Table {}
-
 impl Table {
     /// `len` zeroed buckets.
     fn zeroed(len: usize) -> Self {
