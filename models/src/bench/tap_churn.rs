@@ -68,21 +68,27 @@ pub struct Vm {
     seen: bool,
 }
 
+const PC: u64 = 0x3f;
+const TAP_SHIFT: u32 = 6;
+const TAP: u64 = 0xff << TAP_SHIFT;
+const RUNNING: u64 = 1 << 14;
+const SEEN: u64 = 1 << 15;
+
 impl Vm {
     fn unpack(bits: u64) -> Vm {
         Vm {
-            pc: (bits & 0x3f) as u8,
-            tap: ((bits >> 6) & 0xff) as u8,
-            running: bits & (1 << 14) != 0,
-            seen: bits & (1 << 15) != 0,
+            pc: (bits & PC) as u8,
+            tap: ((bits & TAP) >> TAP_SHIFT) as u8,
+            running: bits & RUNNING != 0,
+            seen: bits & SEEN != 0,
         }
     }
 
     fn pack(self) -> u64 {
         self.pc as u64
-            | (self.tap as u64) << 6
-            | (self.running as u64) << 14
-            | (self.seen as u64) << 15
+            | (self.tap as u64) << TAP_SHIFT
+            | if self.running { RUNNING } else { 0 }
+            | if self.seen { SEEN } else { 0 }
     }
 }
 
@@ -98,12 +104,21 @@ pub struct State {
 
 impl State {
     fn vm(&self, i: usize) -> Vm {
-        Vm::unpack(self.vms[i / 4] >> (16 * (i % 4)))
+        Vm::unpack(self.bits(i))
     }
 
     fn set_vm(&mut self, i: usize, vm: Vm) {
+        self.set_bits(i, vm.pack());
+    }
+
+    /// VM `i`'s packed locals.
+    fn bits(&self, i: usize) -> u64 {
+        self.vms[i / 4] >> (16 * (i % 4)) & 0xffff
+    }
+
+    fn set_bits(&mut self, i: usize, bits: u64) {
         let shift = 16 * (i % 4);
-        self.vms[i / 4] = (self.vms[i / 4] & !(0xffff << shift)) | vm.pack() << shift;
+        self.vms[i / 4] = (self.vms[i / 4] & !(0xffff << shift)) | bits << shift;
     }
 }
 
@@ -122,7 +137,7 @@ impl TapChurn {
         if n == 0 || n > MAX_VMS {
             return Err(format!("N must be between 1 and {MAX_VMS}, got {n}"));
         }
-        if n * (c + 1) > 32 || 3 * (c + 1) + 1 > 63 {
+        if n * (c + 1) > 32 {
             return Err(format!(
                 "N·(C+1) must be at most 32 tap names, got {}",
                 n * (c + 1)
@@ -138,6 +153,13 @@ impl TapChurn {
         for _ in 0..c {
             program.extend_from_slice(stop);
             program.extend_from_slice(&start);
+        }
+        // A state counts a VM's steps in 6 bits, up to the program's end.
+        if program.len() > 63 {
+            return Err(format!(
+                "C={c}: a VM's program would have {} steps; at most 63 fit in a state",
+                program.len()
+            ));
         }
         Ok(TapChurn {
             n,
@@ -216,54 +238,80 @@ impl Model for TapChurn {
 
     fn actions(&self, state: &State, out: &mut Vec<Step>) {
         for i in 0..self.n {
-            if let Some(&op) = self.program.get(state.vm(i).pc as usize) {
+            if let Some(&op) = self.program.get((state.bits(i) & PC) as usize) {
                 out.push(Step { vm: i as u8, op });
             }
         }
     }
 
+    // Works on the VM's packed locals directly, builds the new state from values rather than
+    // patching a copy in memory, and is inlined, so that the state can stay in registers until
+    // it is hashed: this is the explorer's innermost loop.
+    #[inline(always)]
     fn next_state(&self, state: &State, step: &Step) -> State {
-        let mut s = *state;
-        let mut unpacked = s.vm(step.vm as usize);
-        let vm = &mut unpacked;
-        let op = step.op;
-        vm.pc += 1;
-        let bit = |tap: u8| if tap == NO_TAP { 0 } else { 1u32 << tap };
-        match op {
+        let State {
+            mut kernel,
+            mut switch,
+            mut next,
+            vms,
+        } = *state;
+        let i = step.vm as usize;
+        // pc += 1: the program is shorter than the 6-bit field holds (see `new`).
+        let mut vm = state.bits(i) + 1;
+        let tap = ((vm & TAP) >> TAP_SHIFT) as u8;
+        let bit = if tap == NO_TAP { 0 } else { 1u32 << tap };
+        match step.op {
             Op::CreateTap => {
                 let name = match self.naming {
-                    Naming::LowestFree => (!s.kernel).trailing_zeros() as u8,
+                    Naming::LowestFree => (!kernel).trailing_zeros() as u8,
                     Naming::Monotonic => {
-                        s.next += 1;
-                        s.next - 1
+                        next += 1;
+                        next - 1
                     }
                 };
-                s.kernel |= 1 << name;
-                vm.tap = name;
+                kernel |= 1 << name;
+                vm = (vm & !TAP) | (name as u64) << TAP_SHIFT;
             }
             Op::AddPort => {
-                s.switch |= bit(vm.tap);
-                vm.running = true;
+                switch |= bit;
+                vm |= RUNNING;
             }
             Op::KillQemu => {
-                s.kernel &= !bit(vm.tap);
-                vm.running = false;
+                kernel &= !bit;
+                vm &= !RUNNING;
             }
-            Op::Check => vm.seen = has(s.kernel, vm.tap),
-            Op::DelPort => s.switch &= !bit(vm.tap),
+            Op::Check => {
+                vm = if kernel & bit != 0 {
+                    vm | SEEN
+                } else {
+                    vm & !SEEN
+                }
+            }
+            Op::DelPort => switch &= !bit,
             Op::DelPortIfNotSeen => {
-                if !vm.seen {
-                    s.switch &= !bit(vm.tap);
+                if vm & SEEN == 0 {
+                    switch &= !bit;
                 }
             }
             Op::AtomicCleanup => {
-                if !has(s.kernel, vm.tap) {
-                    s.switch &= !bit(vm.tap);
+                if kernel & bit == 0 {
+                    switch &= !bit;
                 }
             }
         }
-        s.set_vm(step.vm as usize, unpacked);
-        s
+        let shift = 16 * (i % 4);
+        State {
+            kernel,
+            switch,
+            next,
+            vms: std::array::from_fn(|w| {
+                if w == i / 4 {
+                    (vms[w] & !(0xffff << shift)) | vm << shift
+                } else {
+                    vms[w]
+                }
+            }),
+        }
     }
 
     fn actor_of(&self, step: &Step) -> ActorId {
@@ -314,5 +362,20 @@ impl Model for TapChurn {
             .filter(|vm| has(state.kernel, vm.tap) && has(state.switch, vm.tap))
             .count();
         Some(format!("{connected} of {} connected", self.n))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn programs_longer_than_a_state_counts_are_refused() {
+        let ok = |c, cleanup| TapChurn::new(1, c, Naming::LowestFree, cleanup).is_ok();
+        // start (2 steps), then C times a stop (2 or 3 steps) and a start
+        assert!(ok(15, Cleanup::Buggy)); // 62 steps
+        assert!(!ok(16, Cleanup::Buggy)); // 66
+        assert!(ok(12, Cleanup::ExistsCheck)); // 62
+        assert!(!ok(13, Cleanup::ExistsCheck)); // 67
     }
 }

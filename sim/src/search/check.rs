@@ -11,6 +11,8 @@ pub(crate) struct Findings<M: Model> {
     pub terminal: u64,
     pub violating_terminal: u64,
     pub violations: Vec<Violation<M>>,
+    /// How many times `violations` gained or replaced an entry (which then lacks a path).
+    pub recorded: u64,
     pub outcomes: Vec<(String, u64, usize)>,
     pub satisfied: Vec<bool>,
 }
@@ -22,6 +24,7 @@ impl<M: Model> Findings<M> {
             terminal: 0,
             violating_terminal: 0,
             violations: Vec::new(),
+            recorded: 0,
             outcomes: Vec::new(),
             satisfied: vec![false; properties],
         }
@@ -58,9 +61,10 @@ impl<M: Model> Findings<M> {
             .find(|w| w.property == v.property)
         {
             Some(w) if (depth, fp) < (w.depth, w.fingerprint) => *w = v,
-            Some(_) => {}
+            Some(_) => return,
             None => self.violations.push(v),
         }
+        self.recorded += 1;
     }
 }
 
@@ -68,13 +72,25 @@ impl<M: Model> Findings<M> {
 pub(crate) struct Checker<'m, M: Model> {
     model: &'m M,
     props: Vec<Property<M>>,
+    /// Indices of the properties checked in every state (`always` and `sometimes`).
+    per_state: Vec<usize>,
 }
 
 impl<'m, M: Model> Checker<'m, M> {
     pub fn new(model: &'m M) -> Self {
+        let props = model.properties();
+        let per_state = (0..props.len())
+            .filter(|&i| {
+                matches!(
+                    props[i].kind,
+                    PropertyKind::Always | PropertyKind::Sometimes
+                )
+            })
+            .collect();
         Checker {
             model,
-            props: model.properties(),
+            props,
+            per_state,
         }
     }
 
@@ -84,7 +100,8 @@ impl<'m, M: Model> Checker<'m, M> {
 
     /// Checks `always` and `sometimes` properties in a reached state.
     pub fn state(&self, state: &M::State, fp: u64, depth: usize, out: &mut Findings<M>) {
-        for (i, p) in self.props.iter().enumerate() {
+        for &i in &self.per_state {
+            let p = &self.props[i];
             match p.kind {
                 PropertyKind::Always if !p.holds(self.model, state) => {
                     out.violate(&p.name, ViolationKind::Always, fp, depth)

@@ -12,21 +12,23 @@ use crate::search::visited::PassThrough;
 use std::collections::HashMap;
 use std::time::Instant;
 
-/// A successor not yet explored: its state and fingerprint.
-type Successor<M> = Option<(<M as Model>::State, u64)>;
-
+/// A state on the stack. Its enabled actions and the successors of its choices live in the
+/// search's arenas (`Dfs::actions`, `Dfs::fps` and `Dfs::states`) from the frame's offsets up to
+/// the next frame's, so pushing and popping a frame allocates nothing.
 struct Frame<M: Model> {
     state: M::State,
     key: u64,
-    actions: Vec<M::Action>,
+    /// Offset of the enabled actions in `Dfs::actions`, and their number.
+    actions: usize,
+    enabled: usize,
     /// The persistent set, when reduction chose a proper one; otherwise every action.
     ample: Option<Vec<usize>>,
     /// How many choices to take (0 for terminal states and states at the depth bound).
     end: usize,
     next: usize,
-    /// The successors of the choices, computed when the frame is pushed so that their
-    /// visited-set lookups can be prefetched together; taken one by one.
-    successors: Vec<Successor<M>>,
+    /// Offset in `Dfs::fps` and `Dfs::states` of the successors of the choices, computed when
+    /// the frame is pushed so that their visited-set lookups can be prefetched together.
+    successors: usize,
     via: Option<M::Action>,
     last_actor: Option<ActorId>,
     preemptions: u32,
@@ -46,15 +48,53 @@ struct Dfs<'m, M: Model> {
     fewest: hashbrown::HashMap<u64, u32, PassThrough>,
     scratch: Scratch,
     stack: Vec<Frame<M>>,
+    /// The stacked frames' enabled actions, frame after frame.
+    actions: Vec<M::Action>,
+    /// The stacked frames' successors' fingerprints, frame after frame.
+    fps: Vec<u64>,
+    /// The successors themselves, taken when explored (most are visited already and never are).
+    states: Vec<Option<M::State>>,
+    /// The top frame's choice whose expansion was computed ahead (see `look_ahead`).
+    ahead: Option<Ahead>,
+    /// The visited set's size from which to look ahead ([`LOOK_AHEAD_FROM`]).
+    look_ahead_from: usize,
     init: usize,
     outcome_paths: HashMap<String, (usize, u64, Path<M>)>,
     started: Instant,
-    spare: Vec<Vec<M::Action>>,
-    spare_successors: Vec<Vec<Successor<M>>>,
+}
+
+/// The visited set's size from which `look_ahead` pays (about 4 MiB of table): below it, lookups
+/// mostly hit the cache and there is no wait to fill.
+const LOOK_AHEAD_FROM: usize = 1 << 18;
+
+/// A child of the top frame expanded ahead of its visit: its enabled actions and its successors
+/// sit at the ends of the arenas, right where pushing it would put them.
+struct Ahead {
+    /// Which of the top frame's choices leads to it.
+    choice: usize,
+    /// Its number of enabled actions.
+    enabled: usize,
+}
+
+/// How the search reaches a state from the top frame.
+#[derive(Clone, Copy)]
+struct Arrival {
+    /// The action's index in `Dfs::actions`.
+    action: usize,
+    /// Which of the frame's choices it is, where `look_ahead` may have expanded it.
+    choice: Option<usize>,
+    /// Who steps, and the preemptions so far including this step.
+    actor: ActorId,
+    preemptions: u32,
 }
 
 /// Runs the search.
 pub(super) fn run<M: Model>(model: &M, options: &Options) -> Report<M> {
+    run_with(model, options, LOOK_AHEAD_FROM)
+}
+
+/// `run`, looking ahead once the visited set holds `look_ahead_from` states.
+fn run_with<M: Model>(model: &M, options: &Options, look_ahead_from: usize) -> Report<M> {
     let checker = Checker::new(model);
     let reducer =
         (options.reduction == Reduction::Por).then(|| Reducer::new(model, checker.visible()));
@@ -70,11 +110,14 @@ pub(super) fn run<M: Model>(model: &M, options: &Options) -> Report<M> {
         fewest: hashbrown::HashMap::with_hasher(PassThrough),
         scratch: Scratch::default(),
         stack: Vec::new(),
+        actions: Vec::new(),
+        fps: Vec::new(),
+        states: Vec::new(),
+        ahead: None,
+        look_ahead_from,
         init: 0,
         outcome_paths: HashMap::new(),
         started: Instant::now(),
-        spare: Vec::new(),
-        spare_successors: Vec::new(),
     };
     dfs.search();
     dfs.finish()
@@ -102,6 +145,7 @@ impl<M: Model> Dfs<'_, M> {
     /// earlier visit covers this one, else its stack key and whether the state itself is new (it
     /// is then checked; a revisit with fewer preemptions is only expanded again, since the same
     /// state reached with fewer preemptions may go further).
+    #[inline]
     fn visit(&mut self, fp: u64, last: Option<ActorId>, preemptions: u32) -> Option<(u64, bool)> {
         let key = self.key(fp, last);
         if self.options.max_preemptions.is_some() {
@@ -125,7 +169,7 @@ impl<M: Model> Dfs<'_, M> {
             let Some((key, new)) = self.visit(fp, None, 0) else {
                 continue;
             };
-            self.push(state, fp, key, None, (None, 0), new);
+            self.push(state, fp, key, None, new);
             if self.stopping() || !self.run_stack() {
                 return;
             }
@@ -134,47 +178,92 @@ impl<M: Model> Dfs<'_, M> {
 
     /// Drives the stack until it is empty; false when a budget or the first violation stopped it.
     fn run_stack(&mut self) -> bool {
+        let plain = self.plain();
         while let Some(top) = self.stack.last_mut() {
+            if plain {
+                // A step matters only when its successor is new: runs of visited successors are
+                // skipped in a tight loop.
+                let (base, start) = (top.successors, top.next);
+                let fps = &self.fps[base + start..base + top.end];
+                let new = fps.iter().position(|&fp| self.visited.insert(fp));
+                let taken = new.map_or(fps.len(), |j| j + 1);
+                top.next += taken;
+                self.findings.transitions += taken as u64;
+                if let Some(j) = new {
+                    let k = start + j;
+                    let action = top.actions + top.ample.as_ref().map_or(k, |a| a[k]);
+                    let arrival = Arrival {
+                        action,
+                        choice: Some(k),
+                        actor: self.model.actor_of(&self.actions[action]),
+                        preemptions: top.preemptions,
+                    };
+                    let fp = self.fps[base + k];
+                    let next = self.states[base + k].take().expect("taken once");
+                    self.push(next, fp, fp, Some(arrival), true);
+                    if self.stopping() {
+                        return false;
+                    }
+                    continue;
+                }
+            }
             if top.next >= top.end {
                 let done = self.stack.pop().expect("non-empty stack");
+                self.ahead = None;
                 if self.track_stack() {
                     self.on_stack.remove(&done.key);
                 }
-                self.spare.push(done.actions);
-                self.spare_successors.push(done.successors);
+                self.actions.truncate(done.actions);
+                self.fps.truncate(done.successors);
+                self.states.truncate(done.successors);
                 continue;
             }
             let k = top.next;
-            let i = top.ample.as_ref().map_or(k, |a| a[k]);
+            let i = top.actions + top.ample.as_ref().map_or(k, |a| a[k]);
             top.next += 1;
-            let (next, fp) = top.successors[k]
-                .take()
-                .expect("each successor is taken once");
-            let action = top.actions[i].clone();
-            let actor = self.model.actor_of(&action);
+            let successor = top.successors + k;
+            let fp = self.fps[successor];
+            let actor = self.model.actor_of(&self.actions[i]);
             let Some(preemptions) = self.preemptions_after(actor) else {
                 continue;
             };
             self.findings.transitions += 1;
+            let mut next = None;
             if self.track_stack() && self.on_stack.contains_key(&self.key(fp, Some(actor))) {
                 // Stack proviso (Spin's C3): an ample step closing a cycle forces the state to
                 // be expanded fully (steps already taken are found visited again).
                 let top = self.stack.last_mut().expect("non-empty stack");
                 if top.ample.take().is_some() {
-                    top.end = top.actions.len();
+                    top.end = top.enabled;
                     top.next = 0;
+                    next = self.states[successor].take();
                     self.compute_successors();
                 }
             }
             let Some((key, new)) = self.visit(fp, Some(actor), preemptions) else {
                 continue;
             };
-            self.push(next, fp, key, Some(action), (Some(actor), preemptions), new);
+            let next = next
+                .or_else(|| self.states[successor].take())
+                .expect("each successor is taken once");
+            let arrival = Arrival {
+                action: i,
+                choice: None,
+                actor,
+                preemptions,
+            };
+            self.push(next, fp, key, Some(arrival), new);
             if self.stopping() {
                 return false;
             }
         }
         true
+    }
+
+    /// Whether steps have no effect beyond their successor: no reduction (whose stack proviso
+    /// looks at the stack) and no preemption bound (whose count depends on the path).
+    fn plain(&self) -> bool {
+        self.options.max_preemptions.is_none() && !self.track_stack()
     }
 
     /// The preemption count after `actor` steps from the top frame, or `None` when that exceeds
@@ -184,7 +273,9 @@ impl<M: Model> Dfs<'_, M> {
         let (Some(bound), Some(last)) = (self.options.max_preemptions, top.last_actor) else {
             return Some(top.preemptions);
         };
-        let last_enabled = top.actions.iter().any(|a| self.model.actor_of(a) == last);
+        let last_enabled = self.actions[top.actions..top.actions + top.enabled]
+            .iter()
+            .any(|a| self.model.actor_of(a) == last);
         if last == actor || !last_enabled {
             return Some(top.preemptions);
         }
@@ -215,24 +306,27 @@ impl<M: Model> Dfs<'_, M> {
         false
     }
 
-    /// Pushes a state reached by `via` in scheduling context `(last_actor, preemptions)`;
-    /// properties are checked only when the state is `new`.
-    fn push(
-        &mut self,
-        state: M::State,
-        fp: u64,
-        key: u64,
-        via: Option<M::Action>,
-        (last_actor, preemptions): (Option<ActorId>, u32),
-        new: bool,
-    ) {
+    /// Pushes a state reached from the top frame as `arrival` says (`None` for an initial
+    /// state); properties are checked only when the state is `new`.
+    fn push(&mut self, state: M::State, fp: u64, key: u64, arrival: Option<Arrival>, new: bool) {
         let depth = self.stack.len();
         self.report.max_depth = self.report.max_depth.max(depth);
-        let mut actions = self.spare.pop().unwrap_or_default();
-        actions.clear();
-        let mut successors = self.spare_successors.pop().unwrap_or_default();
-        successors.clear();
-        self.model.actions(&state, &mut actions);
+        let via = arrival.map(|a| self.actions[a.action].clone());
+        // The new frame's entries follow the top frame's, which end where those of a child
+        // expanded ahead begin; that expansion is this state's own when the choices agree.
+        let ahead = self.ahead.take();
+        let beyond = ahead.as_ref().map_or(0, |a| a.enabled);
+        let (actions, successors) = (self.actions.len() - beyond, self.fps.len() - beyond);
+        let (enabled, expanded) = match ahead {
+            Some(a) if Some(a.choice) == arrival.and_then(|a| a.choice) => (a.enabled, true),
+            _ => {
+                self.actions.truncate(actions);
+                self.fps.truncate(successors);
+                self.states.truncate(successors);
+                self.model.actions(&state, &mut self.actions);
+                (self.actions.len() - actions, false)
+            }
+        };
         if self.track_stack() {
             self.on_stack.insert(key, depth);
         }
@@ -240,46 +334,53 @@ impl<M: Model> Dfs<'_, M> {
             state,
             key,
             actions,
+            enabled,
             ample: None,
             end: 0,
             next: 0,
             successors,
             via,
-            last_actor,
-            preemptions,
+            last_actor: arrival.map(|a| a.actor),
+            preemptions: arrival.map_or(0, |a| a.preemptions),
         });
-        let before = self.findings.violations.len();
-        let top = self.stack.last().expect("just pushed");
-        if new {
-            self.checker
-                .state(&top.state, fp, depth, &mut self.findings);
-        }
-        if top.actions.is_empty() {
-            if new {
-                self.checker
-                    .terminal(&top.state, fp, depth, &mut self.findings);
-                self.record_outcome(fp, depth);
-            }
-        } else if self.options.max_depth.is_some_and(|max| depth >= max) {
-            self.report.cut(Cut::Depth(depth));
-        } else {
+        // Successors first, so that their visited-set lookups are under way during the checks.
+        let depth_cut = enabled > 0 && self.options.max_depth.is_some_and(|max| depth >= max);
+        if expanded {
+            debug_assert!(!depth_cut, "no look-ahead at the depth bound");
+            self.stack.last_mut().expect("just pushed").end = enabled;
+            self.look_ahead(depth);
+        } else if enabled > 0 && !depth_cut {
             let mut ample = self.select();
-            let top = self.stack.last_mut().expect("just pushed");
             if depth == 0 && self.options.root_shard.is_some() {
-                let all: Vec<usize> = ample.unwrap_or_else(|| (0..top.actions.len()).collect());
+                let all: Vec<usize> = ample.unwrap_or_else(|| (0..enabled).collect());
                 ample = Some(
                     all.into_iter()
                         .filter(|&i| self.options.in_root_shard(i))
                         .collect(),
                 );
             }
-            top.end = ample.as_ref().map_or(top.actions.len(), Vec::len);
+            let top = self.stack.last_mut().expect("just pushed");
+            top.end = ample.as_ref().map_or(enabled, Vec::len);
             top.ample = ample;
             self.compute_successors();
+            self.look_ahead(depth);
         }
-        if self.findings.violations.len() > before
-            || self.findings.violations.iter().any(|v| v.path.is_none())
-        {
+        let recorded = self.findings.recorded;
+        let top = self.stack.last().expect("just pushed");
+        if new {
+            self.checker
+                .state(&top.state, fp, depth, &mut self.findings);
+        }
+        if enabled == 0 {
+            if new {
+                self.checker
+                    .terminal(&top.state, fp, depth, &mut self.findings);
+                self.record_outcome(fp, depth);
+            }
+        } else if depth_cut {
+            self.report.cut(Cut::Depth(depth));
+        }
+        if self.findings.recorded != recorded {
             let path = self.current_path();
             for v in self
                 .findings
@@ -295,20 +396,63 @@ impl<M: Model> Dfs<'_, M> {
     /// Fills the top frame's successors for its choices and prefetches their visited-set slots
     /// (when the visited key is the fingerprint itself, i.e. without preemption bounding).
     fn compute_successors(&mut self) {
-        let top = self.stack.last_mut().expect("non-empty stack");
-        top.successors.clear();
-        for k in 0..top.end {
-            let i = top.ample.as_ref().map_or(k, |a| a[k]);
-            let next = self.model.next_state(&top.state, &top.actions[i]);
-            let next = if self.options.symmetry {
-                self.model.canonical(&next).unwrap_or(next)
-            } else {
-                next
-            };
-            let fp = fingerprint(&next);
-            self.visited.prefetch(fp);
-            top.successors.push(Some((next, fp)));
+        let top = self.stack.last().expect("non-empty stack");
+        let actions = &self.actions[top.actions..top.actions + top.enabled];
+        self.fps.truncate(top.successors);
+        self.states.truncate(top.successors);
+        expand(
+            self.model,
+            self.options.symmetry,
+            &self.visited,
+            &top.state,
+            (0..top.end).map(|k| &actions[top.ample.as_ref().map_or(k, |a| a[k])]),
+            (&mut self.fps, &mut self.states),
+        );
+    }
+
+    /// Expands ahead the top frame's child most likely to be pushed next, so that its
+    /// successors' visited-set lookups are under way while the top frame's own ones complete
+    /// (each push otherwise waits for one memory access). The guess: the first choice whose
+    /// actor is not below the one that led here, since steps of lower actors usually commute
+    /// with that step and so reach states the search has seen. Only for plain searches (no
+    /// reduction, no preemption bound), where a pushed child's expansion depends on nothing else.
+    fn look_ahead(&mut self, depth: usize) {
+        if !self.plain()
+            || self.visited.len() < self.look_ahead_from
+            || self.options.max_depth.is_some_and(|max| depth + 1 >= max)
+        {
+            return;
         }
+        let top = self.stack.last().expect("non-empty stack");
+        if top.end == 0 {
+            return;
+        }
+        let actions = &self.actions[top.actions..top.actions + top.enabled];
+        let actor = |k: usize| {
+            let i = top.ample.as_ref().map_or(k, |a| a[k]);
+            self.model.actor_of(&actions[i])
+        };
+        let choice = match top.last_actor {
+            Some(last) => (0..top.end).find(|&k| actor(k) >= last),
+            None => Some(0),
+        };
+        let Some(state) = choice.and_then(|k| self.states[top.successors + k].clone()) else {
+            return;
+        };
+        let start = self.actions.len();
+        self.model.actions(&state, &mut self.actions);
+        expand(
+            self.model,
+            self.options.symmetry,
+            &self.visited,
+            &state,
+            self.actions[start..].iter(),
+            (&mut self.fps, &mut self.states),
+        );
+        self.ahead = choice.map(|choice| Ahead {
+            choice,
+            enabled: self.actions.len() - start,
+        });
     }
 
     /// The on-stack map is only needed for the reduction's cycle proviso.
@@ -321,7 +465,8 @@ impl<M: Model> Dfs<'_, M> {
     fn select(&mut self) -> Option<Vec<usize>> {
         let top = self.stack.last().expect("non-empty stack");
         let reducer = self.reducer.as_ref()?;
-        match reducer.select(self.model, &top.state, &top.actions, &mut self.scratch) {
+        let actions = &self.actions[top.actions..top.actions + top.enabled];
+        match reducer.select(self.model, &top.state, actions, &mut self.scratch) {
             Selection::All => None,
             Selection::Ample(ample) => Some(ample),
         }
@@ -384,5 +529,150 @@ impl<M: Model> Dfs<'_, M> {
             }
         }
         report
+    }
+}
+
+/// Appends the successors of `state` by `actions` and their fingerprints to the arenas, and
+/// starts fetching their visited-set slots, so that the lookups overlap.
+fn expand<'a, M: Model>(
+    model: &M,
+    symmetry: bool,
+    visited: &FingerprintSet,
+    state: &M::State,
+    actions: impl Iterator<Item = &'a M::Action>,
+    (fps, states): (&mut Vec<u64>, &mut Vec<Option<M::State>>),
+) where
+    M::Action: 'a,
+{
+    for action in actions {
+        let next = model.next_state(state, action);
+        let next = if symmetry {
+            model.canonical(&next).unwrap_or(next)
+        } else {
+            next
+        };
+        let fp = fingerprint(&next);
+        visited.prefetch(fp);
+        fps.push(fp);
+        states.push(Some(next));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Footprint, Property, StepInfo};
+    use std::fmt::Write;
+
+    /// Three actors of four steps each over a shared total that they add to and, at their
+    /// second step, double (mod 7): steps commute in some states and not in others, so looking
+    /// ahead guesses right and wrong.
+    struct Churn;
+
+    impl Model for Churn {
+        type State = ([u8; 3], u8);
+        type Action = usize;
+
+        fn name(&self) -> String {
+            "churn".into()
+        }
+        fn actors(&self) -> Vec<String> {
+            (0..3).map(|i| format!("a{i}")).collect()
+        }
+        fn init_states(&self) -> Vec<Self::State> {
+            vec![([0; 3], 0)]
+        }
+        fn actions(&self, (pcs, _): &Self::State, out: &mut Vec<usize>) {
+            out.extend((0..3).filter(|&i| pcs[i] < 4));
+        }
+        fn next_state(&self, (pcs, total): &Self::State, &i: &usize) -> Self::State {
+            let mut pcs = *pcs;
+            pcs[i] += 1;
+            let total = match pcs[i] {
+                2 => total * 2 % 7,
+                _ => (total + i as u8 + 1) % 7,
+            };
+            (pcs, total)
+        }
+        fn step_info(&self, &i: &usize) -> StepInfo {
+            StepInfo {
+                actor: i as ActorId,
+                label: "step".into(),
+                upstream: None,
+            }
+        }
+        fn properties(&self) -> Vec<Property<Self>> {
+            vec![
+                Property::always("total is not 5", |_, s: &Self::State| s.1 != 5),
+                Property::at_end("total is even", |_, s: &Self::State| s.1 % 2 == 0),
+            ]
+        }
+        fn footprint(&self, _: &Self::State, _: &usize) -> Footprint {
+            Footprint::ALL
+        }
+        fn outcome(&self, s: &Self::State) -> Option<String> {
+            Some(format!("total {}", s.1))
+        }
+    }
+
+    fn digest(r: &Report<Churn>) -> String {
+        let mut out = format!(
+            "{} {} {} {} {} {} {:?}\n",
+            r.states,
+            r.transitions,
+            r.terminal,
+            r.violating_terminal,
+            r.max_depth,
+            r.complete,
+            r.cuts
+        );
+        for v in &r.violations {
+            let _ = writeln!(
+                out,
+                "{} {:x} {} {:?}",
+                v.property, v.fingerprint, v.depth, v.path
+            );
+        }
+        for (name, o) in &r.outcomes {
+            let _ = writeln!(
+                out,
+                "{name} {} {:x} {} {:?}",
+                o.count, o.fingerprint, o.depth, o.path
+            );
+        }
+        out
+    }
+
+    #[test]
+    fn looking_ahead_changes_nothing_but_speed() {
+        let cases = [
+            Options::default(),
+            Options {
+                max_depth: Some(7),
+                ..Options::default()
+            },
+            Options {
+                max_states: Some(200),
+                ..Options::default()
+            },
+            Options {
+                stop_at_first: true,
+                ..Options::default()
+            },
+            Options {
+                root_shard: Some((1, 2)),
+                ..Options::default()
+            },
+        ];
+        for options in cases {
+            let options = Options {
+                strategy: super::super::Strategy::Dfs,
+                ..options
+            };
+            let ahead = run_with(&Churn, &options, 0);
+            let never = run_with(&Churn, &options, usize::MAX);
+            assert!(ahead.states > 1);
+            assert_eq!(digest(&ahead), digest(&never), "{options:?}");
+        }
     }
 }
