@@ -59,6 +59,14 @@ pub struct ModelInfo {
 /// equal or one is a `:`-prefix of the other (`api:reboot:acpi` matches `api:reboot`).
 pub type LogEvent = &'static str;
 
+/// The name serde gives a unit enum value (`kebab-case` in these models, e.g. `migration-failed`).
+pub fn serde_name<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        other => format!("{other:?}"),
+    }
+}
+
 /// Whether a model event matches a log event (equal, or one is a `:`-prefix of the other).
 pub fn log_matches(model: &str, log: &str) -> bool {
     let prefix = |a: &str, b: &str| b.starts_with(a) && b[a.len()..].starts_with(':');

@@ -101,6 +101,11 @@ impl<T: Clone + PartialEq> Channel<T> {
         }
     }
 
+    /// Removes and returns the next message in order (`Receive::Take(0)`), if any.
+    pub fn pop_front(&mut self) -> Option<T> {
+        (!self.pending.is_empty()).then(|| self.pending.remove(0))
+    }
+
     /// The next message in order, if any.
     pub fn first(&self) -> Option<&T> {
         self.pending.first()

@@ -59,14 +59,6 @@ impl Footprint {
         }
     }
 
-    /// Every object read or written, as a read-only footprint.
-    pub fn touched(self) -> Footprint {
-        Footprint {
-            reads: self.reads | self.writes,
-            writes: 0,
-        }
-    }
-
     /// Objects present in both (reads or writes of either).
     pub fn intersection(&self, other: &Footprint) -> Footprint {
         let mine = self.reads | self.writes;

@@ -23,6 +23,7 @@ pub use fingerprint::{fingerprint, format_fingerprint};
 pub use footprint::{Footprint, ObjectId};
 pub use model::{ActorId, Model, StepInfo};
 pub use property::{Property, PropertyKind};
+pub use search::DEFAULT_WALK_CAP;
 pub use search::{
     explore, Cut, Options, Outcome, Path, Reduction, Report, Strategy, Violation, ViolationKind,
 };

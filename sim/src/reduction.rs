@@ -94,7 +94,7 @@ impl Reducer {
             .fold(Footprint::NONE, |w, f| w.union(f.writes_only()));
         first_toucher.resize(Footprint::MAX_OBJECTS, usize::MAX);
         for (p, f) in futures.iter().enumerate() {
-            for object in f.touched().intersection(&written).objects() {
+            for object in f.intersection(&written).objects() {
                 let slot = &mut first_toucher[object as usize];
                 if *slot == usize::MAX {
                     *slot = p;

@@ -81,7 +81,8 @@ pub fn witnesses(
     Ok(out)
 }
 
-/// Seeded random walks through a model, each to a terminal state.
+/// Seeded random walks through a model, each to a terminal state (or `sim::DEFAULT_WALK_CAP`
+/// steps).
 struct Sampler {
     count: usize,
     seed: u64,
@@ -99,7 +100,8 @@ impl Sampler {
                 actions: Vec::new(),
             };
             let mut actions = Vec::new();
-            loop {
+            // a model with a cycle must not walk forever: stop where sim's walks stop
+            while path.actions.len() < sim::DEFAULT_WALK_CAP {
                 actions.clear();
                 model.actions(&state, &mut actions);
                 if actions.is_empty() {
@@ -142,8 +144,7 @@ impl WithModel for Sampler {
 
 /// Number of VMs in a job's setup (`setup.vms`), 0 if it has none.
 fn vm_count(scenario: &Scenario, job: &Job) -> Result<usize, CliError> {
-    let setup = scenario.setup(job.case.as_deref(), &job.variant)?;
-    let setup = serde_json::to_value(&setup).unwrap_or_default();
+    let setup: serde_json::Value = scenario.setup_as(job)?;
     Ok(setup["vms"].as_array().map_or(0, Vec::len))
 }
 

@@ -72,10 +72,7 @@ pub fn replay(scenario: &Scenario, job: &Job, trace: &Trace) -> Result<RealOutco
     let predicted = scenario
         .replay(job, trace)?
         .map_err(|e| bad(format!("the trace does not replay in the model: {e}")))?;
-    let setup = scenario.setup(job.case.as_deref(), &job.variant)?;
-    let config: Config = serde_json::to_value(&setup)
-        .and_then(serde_json::from_value)
-        .map_err(|e| bad(format!("setup: {e}")))?;
+    let config: Config = scenario.setup_as(job)?;
     let mut vms = Vec::new();
     for (i, vm) in config.vms.iter().enumerate() {
         let guest_mac = match &vm.mac {

@@ -294,6 +294,13 @@ impl Scenario {
         Checked::new(model, self.props()?, self.file.observe.clone()).map_err(|e| self.error(e))
     }
 
+    /// The setup of `job` (case and variant merged in) decoded as `T`: a model's `Config`, or
+    /// `serde_json::Value` for a look at it.
+    pub fn setup_as<T: serde::de::DeserializeOwned>(&self, job: &Job) -> Result<T, CliError> {
+        let setup = self.setup(job.case.as_deref(), &job.variant)?;
+        self.config(setup, &Self::place(job))
+    }
+
     fn config<T: serde::de::DeserializeOwned>(
         &self,
         setup: Value,

@@ -7,7 +7,6 @@ use super::config::{AgentErrorVariant, FakeRebootClear};
 use super::state::*;
 use super::step::{Kind, Step};
 use super::{Lifecycle, EVENT};
-use sim::Receive;
 
 /// The dispatches possible now.
 pub(super) fn enabled(m: &Lifecycle, s: &State, d: usize, out: &mut Vec<Step>) {
@@ -28,7 +27,7 @@ pub(super) fn apply(m: &Lifecycle, s: &mut State, d: usize, kind: &Kind) {
             let event = s.domains[d]
                 .libvirt
                 .monitor
-                .receive(Receive::Take(0))
+                .pop_front()
                 .expect("a pending message");
             monitor_event(m, s, d, event);
         }
@@ -36,7 +35,7 @@ pub(super) fn apply(m: &Lifecycle, s: &mut State, d: usize, kind: &Kind) {
             let io = s.domains[d]
                 .libvirt
                 .agent_io
-                .receive(Receive::Take(0))
+                .pop_front()
                 .expect("a pending message");
             let lv = &mut s.domains[d].libvirt;
             match io {

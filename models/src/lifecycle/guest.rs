@@ -7,7 +7,6 @@ use super::config::{AcpiBehaviour, AgentStart, GuestPolicy};
 use super::state::*;
 use super::step::{Kind, Step};
 use super::{port_change, Lifecycle, GUEST};
-use sim::Receive;
 
 /// The guest's possible steps.
 pub(super) fn enabled(m: &Lifecycle, s: &State, d: usize, out: &mut Vec<Step>) {
@@ -60,12 +59,7 @@ pub(super) fn apply(m: &Lifecycle, s: &mut State, d: usize, kind: &Kind) {
             }
         }
         Kind::GaShutdown => {
-            let acted = match dom
-                .guest
-                .inbox
-                .receive(Receive::Take(0))
-                .expect("a pending message")
-            {
+            let acted = match dom.guest.inbox.pop_front().expect("a pending message") {
                 GaRequest::Reboot => Acted::AgentReboot,
                 GaRequest::Powerdown => Acted::AgentPowerdown,
             };

@@ -2,7 +2,7 @@
 //! and as what (`docs/repro.md` lists the log lines each event is parsed from).
 
 use super::config::Mode;
-use super::state::{AgentIo, ApiPc, QmpEvent, State};
+use super::state::{AgentIo, QmpEvent, State};
 use super::step::{Kind, Step};
 use super::{Call, Lifecycle};
 use crate::scenario::LogEvent;
@@ -25,13 +25,11 @@ impl Lifecycle {
             },
             Kind::DestroyBegin => "api:destroy",
             Kind::StartLaunch => "api:start",
-            Kind::MonitorSend => {
-                let t = usize::from(step.actor.checked_sub(self.thread_actor(0))?);
-                match (api()?, s.threads.get(t)?.pc) {
-                    (Call::Reset, ApiPc::Entry) => "api:reset",
-                    _ => return None,
-                }
-            }
+            // only a reset sends at its entry; reboot and shutdown send from MonitorJob
+            Kind::MonitorSend => match api()? {
+                Call::Reset => "api:reset",
+                _ => return None,
+            },
             Kind::MonitorEvent(QmpEvent::Shutdown { .. }) => "qmp:SHUTDOWN",
             Kind::MonitorEvent(QmpEvent::Reset { .. }) => "qmp:RESET",
             Kind::MonitorEvent(QmpEvent::Stop) => "qmp:STOP",

@@ -208,16 +208,7 @@ pub(crate) fn port_change(dom: &mut Domain, managed: bool, open: bool) {
 /// QEMU exits: the guest dies where it stands (its file system dirty unless synced), pending
 /// throttled events are lost, and libvirt sees EOF on the monitor and agent sockets.
 pub(crate) fn qemu_exit(dom: &mut Domain, managed: bool) {
-    dom.qemu.run = RunState::Exited;
-    dom.qemu.commands.clear();
-    dom.qemu.reset_requested = false;
-    dom.qemu.shutdown_requested = false;
-    dom.qemu.guest_reset_requested = false;
-    dom.qemu.sigterm = false;
-    dom.qemu.sigterm_timer = false;
-    dom.qemu.port_open = false;
-    dom.qemu.throttled = false;
-    dom.qemu.throttle_pending = None;
+    dom.qemu = Qemu::started(dom.qemu.instance, RunState::Exited, false);
     if dom.guest.fs == Fs::InUse {
         dom.guest.fs = Fs::Dirty;
     }

@@ -6,7 +6,6 @@ use super::config::SigtermVariant;
 use super::state::*;
 use super::step::{Kind, Step};
 use super::{emit, port_change, qemu_exit, Lifecycle, QEMU};
-use sim::Receive;
 
 /// QEMU's possible steps.
 pub(super) fn enabled(m: &Lifecycle, s: &State, d: usize, out: &mut Vec<Step>) {
@@ -50,11 +49,7 @@ pub(super) fn apply(m: &Lifecycle, s: &mut State, d: usize, kind: &Kind) {
     let dom = &mut s.domains[d];
     match kind {
         Kind::Qmp(_) => {
-            let (command, _) = dom
-                .qemu
-                .commands
-                .receive(Receive::Take(0))
-                .expect("a pending message");
+            let (command, _) = dom.qemu.commands.pop_front().expect("a pending message");
             match command {
                 // qmp_system_powerdown: POWERDOWN, then the ACPI power button.
                 QmpCommand::SystemPowerdown => press_button(dom),

@@ -4,7 +4,6 @@
 use super::state::*;
 use super::step::{Kind, Step};
 use super::{qemu_exit, Lifecycle};
-use sim::Receive;
 
 /// The worker's possible step: the head job, or the head's early `qemuAgentNotifyClose`.
 pub(super) fn enabled(m: &Lifecycle, s: &State, out: &mut Vec<Step>) {
@@ -45,11 +44,7 @@ pub(super) fn apply(s: &mut State, kind: &Kind) {
                 }
             }
         }
-        Kind::WorkerRun => match s
-            .worker
-            .receive(Receive::Take(0))
-            .expect("a pending message")
-        {
+        Kind::WorkerRun => match s.worker.pop_front().expect("a pending message") {
             WorkerJob::SerialChanged {
                 domain, connected, ..
             } => serial_changed(s, domain as usize, connected),

@@ -99,7 +99,7 @@ pub use state::{
     Verdict,
 };
 
-use crate::scenario::{ModelInfo, Obs, Observable, VariantAxis};
+use crate::scenario::{serde_name, ModelInfo, Obs, Observable, VariantAxis};
 use footprint::{actor_footprints, step_footprint, O_BLOCK, O_RUN};
 use sim::{ActorId, Footprint, Model, Property, StepInfo};
 use storage::{initial_namespace, resolves_now, DiskChains};
@@ -162,13 +162,6 @@ fn runstate(s: &State) -> &'static str {
         RunState::FinishMigrate | RunState::Postmigrate => "paused",
         RunState::Crashed => "crashed",
         RunState::Migrated => "migrated",
-    }
-}
-
-fn kebab<T: serde::Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        other => format!("{other:?}"),
     }
 }
 
@@ -357,10 +350,10 @@ impl Observable for Migration {
         let pending: u8 = s.guest.pending.iter().sum();
         let mut out = vec![
             str_obs("vm.runstate", runstate(s)),
-            str_obs("vm.migration", &kebab(&s.migration.status)),
+            str_obs("vm.migration", &serde_name(&s.migration.status)),
             ("vm.crashed".into(), Obs::Bool(crashed)),
             str_obs("vm.crash", Self::crash_name(s.qemu.crash)),
-            str_obs("libvirt.state", &kebab(&s.domain.state)),
+            str_obs("libvirt.state", &serde_name(&s.domain.state)),
             (
                 "migrations_started".into(),
                 Obs::Int(s.migration.attempts.into()),
@@ -383,7 +376,10 @@ impl Observable for Migration {
                 ),
                 (format!("disk{d}.inactive"), Obs::Bool(disk.inactive)),
                 (format!("disk{d}.write_perm"), Obs::Bool(disk.write_perm)),
-                str_obs(&format!("disk{d}.open_error"), &kebab(&disk.open_error)),
+                str_obs(
+                    &format!("disk{d}.open_error"),
+                    &serde_name(&disk.open_error),
+                ),
                 (
                     format!("disk{d}.resolves"),
                     Obs::Bool(resolves_now(s, &self.disks[d], d)),

@@ -47,7 +47,7 @@ impl<M: Model> Findings<M> {
     }
 
     fn violate(&mut self, property: &str, kind: ViolationKind, fp: u64, depth: usize) {
-        let v = Violation {
+        let v = || Violation {
             property: property.to_string(),
             kind,
             fingerprint: fp,
@@ -55,14 +55,11 @@ impl<M: Model> Findings<M> {
             lasso_start: None,
             depth,
         };
-        match self
-            .violations
-            .iter_mut()
-            .find(|w| w.property == v.property)
-        {
-            Some(w) if (depth, fp) < (w.depth, w.fingerprint) => *w = v,
+        // the name is only allocated for a violation that is kept
+        match self.violations.iter_mut().find(|w| w.property == property) {
+            Some(w) if (depth, fp) < (w.depth, w.fingerprint) => *w = v(),
             Some(_) => return,
-            None => self.violations.push(v),
+            None => self.violations.push(v()),
         }
         self.recorded += 1;
     }

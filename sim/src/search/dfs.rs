@@ -436,7 +436,11 @@ impl<M: Model> Dfs<'_, M> {
             Some(last) => (0..top.end).find(|&k| actor(k) >= last),
             None => Some(0),
         };
-        let Some(state) = choice.and_then(|k| self.states[top.successors + k].clone()) else {
+        let Some(slot) = choice.map(|k| top.successors + k) else {
+            return;
+        };
+        // borrowed out of its slot for the expansion, not cloned
+        let Some(state) = self.states[slot].take() else {
             return;
         };
         let start = self.actions.len();
@@ -449,6 +453,7 @@ impl<M: Model> Dfs<'_, M> {
             self.actions[start..].iter(),
             (&mut self.fps, &mut self.states),
         );
+        self.states[slot] = Some(state);
         self.ahead = choice.map(|choice| Ahead {
             choice,
             enabled: self.actions.len() - start,

@@ -2,8 +2,8 @@
 //! does not hold yet. Reaching a terminal state there, or closing a cycle there (a lasso), is a
 //! path on which the property never holds. Runs without reduction, so it is exact.
 
+use super::fpset::FingerprintSet;
 use super::report::{Cut, Path, Report, Violation, ViolationKind};
-use super::visited::ShardedSet;
 use super::Options;
 use crate::fingerprint::fingerprint;
 use crate::model::Model;
@@ -35,13 +35,13 @@ fn search<M: Model>(
     property: &Property<M>,
     report: &mut Report<M>,
 ) -> Option<Violation<M>> {
-    let mut visited: ShardedSet = ShardedSet::default();
+    let mut visited = FingerprintSet::default();
     for (init, state) in model.init_states().into_iter().enumerate() {
         if property.holds(model, &state) {
             continue;
         }
         let fp = fingerprint(&state);
-        if !visited.insert(fp, ()) {
+        if !visited.insert(fp) {
             continue;
         }
         let mut on_stack: HashMap<u64, usize> = HashMap::new();
@@ -82,7 +82,7 @@ fn search<M: Model>(
                 lasso.actions.push(action);
                 return Some(violation(property, fp, lasso, Some(start)));
             }
-            if !visited.insert(fp, ()) {
+            if !visited.insert(fp) {
                 continue;
             }
             if options

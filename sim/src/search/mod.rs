@@ -7,6 +7,7 @@ mod dfs;
 mod fpset;
 mod liveness;
 mod random;
+pub use random::DEFAULT_WALK_CAP;
 mod report;
 mod visited;
 

@@ -3,8 +3,8 @@
 //! 1 / (n · k^(d-1)) per run for n actors and k steps.
 
 use super::check::{Checker, Findings};
+use super::fpset::FingerprintSet;
 use super::report::{Cut, Path, Report};
-use super::visited::ShardedSet;
 use super::Options;
 use crate::fingerprint::fingerprint;
 use crate::model::Model;
@@ -13,7 +13,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// Longest walk when the options give no depth bound.
-const DEFAULT_WALK_CAP: usize = 10_000;
+/// Longest random walk when no depth bound is given.
+pub const DEFAULT_WALK_CAP: usize = 10_000;
 
 /// Runs `runs` walks; `pct` is the bug depth for PCT, `None` for uniform walks.
 pub(super) fn run<M: Model>(
@@ -26,8 +27,8 @@ pub(super) fn run<M: Model>(
     let mut report = Report::new(checker.count());
     let mut findings = Findings::new(checker.count());
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
-    let mut visited: ShardedSet = ShardedSet::default();
-    let mut terminal_seen: ShardedSet = ShardedSet::default();
+    let mut visited = FingerprintSet::default();
+    let mut terminal_seen = FingerprintSet::default();
     let cap = options.max_depth.unwrap_or(DEFAULT_WALK_CAP);
     let actors = model.actors().len().max(1);
     let inits = model.init_states();
@@ -47,11 +48,11 @@ pub(super) fn run<M: Model>(
         loop {
             let fp = fingerprint(&state);
             let depth = path.actions.len();
-            visited.insert(fp, ());
+            visited.insert(fp);
             checker.state(&state, fp, depth, &mut findings);
             actions.clear();
             model.actions(&state, &mut actions);
-            if actions.is_empty() && terminal_seen.insert(fp, ()) {
+            if actions.is_empty() && terminal_seen.insert(fp) {
                 checker.terminal(&state, fp, depth, &mut findings);
                 if let Some(name) = model.outcome(&state) {
                     let better = outcome_paths

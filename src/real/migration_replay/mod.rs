@@ -70,7 +70,6 @@ pub(crate) fn launch_config(
     incoming: Option<&Path>,
 ) -> crate::real::qemu::Result<LaunchConfig> {
     let mut cfg = base.clone();
-    cfg.extra_args.clear();
     for (i, disk) in storage.disks.iter().enumerate() {
         let (driver, ro) = if disk.loop_dev.is_some() {
             ("host_device", "off")
@@ -99,8 +98,7 @@ pub(crate) fn launch_config(
     }
     let paths: Vec<_> = storage.disks.iter().map(|d| d.path.clone()).collect();
     let run = tempdir_in(&storage.dir)?;
-    let (wrapper, _) = devns::launch_wrapper(&run, &paths)?;
-    cfg.wrapper = wrapper;
+    cfg.wrapper = devns::launch_wrapper(&run, &paths)?;
     Ok(cfg)
 }
 
@@ -122,11 +120,7 @@ fn tempdir_in(parent: &Path) -> crate::real::qemu::Result<std::path::PathBuf> {
 }
 
 fn config(scenario: &Scenario, job: &Job) -> Result<Config, CliError> {
-    let setup = scenario.setup(job.case.as_deref(), &job.variant)?;
-    let setup: Value = serde_json::to_value(&setup)
-        .map_err(|e| CliError::bad_input(format!("the scenario's setup: {e}")))?;
-    let cfg: Config = serde_json::from_value(setup)
-        .map_err(|e| CliError::bad_input(format!("the scenario's setup: {e}")))?;
+    let cfg: Config = scenario.setup_as(job)?;
     if cfg.fail_after_inactivation == Fault::Cancel {
         return Err(unsupported(
             "the `cancel` fault (virsh domjobabort racing the migration) is not replayed for real"
@@ -281,10 +275,7 @@ pub fn other_qemu(scenario: &Scenario, job: &Job) -> Result<Option<String>, CliE
             "real migration replay: cannot read QEMU's version from `{line}`"
         ))
     })?;
-    let wanted = serde_json::to_value(cfg.qemu_migration)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default();
+    let wanted = models::scenario::serde_name(&cfg.qemu_migration);
     Ok((wanted != here).then(|| {
         format!("variant `{wanted}` is another QEMU; this machine's `{line}` is `{here}`")
     }))

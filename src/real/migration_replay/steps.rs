@@ -10,7 +10,8 @@
 use std::time::{Duration, Instant};
 
 use models::migration::{Call, Event, Step};
-use serde_json::{json, Value};
+use models::scenario::serde_name;
+use serde_json::json;
 use sim::TraceStep;
 
 use super::storage::HostStorage;
@@ -51,7 +52,7 @@ pub(crate) struct Runner {
     /// `migrate` commands QEMU accepted.
     pub migrations_started: u32,
     /// The id of the `migrate` or `cont` sent and not yet answered.
-    pending: Option<(String, u64)>,
+    pending: Option<u64>,
     /// The source's events with a model counterpart, in arrival order.
     events: Vec<RealEvent>,
     /// How many of `events` QEMU's steps accounted for.
@@ -83,34 +84,21 @@ fn done(step: &TraceStep, action: impl Into<String>, result: impl Into<String>) 
     }
 }
 
-/// The events a trace step appended to the model's `events` queue.
+/// The events a QEMU or guest step appended to the model's `events` queue (such steps only
+/// append; libvirt's handlers are the ones that remove).
 fn appended_events(step: &TraceStep) -> Vec<String> {
     let Some(change) = step.changes.iter().find(|c| c.path == "events") else {
         return Vec::new();
     };
-    let list = |v: &Value| v.as_array().cloned().unwrap_or_default();
-    let (before, after) = (list(&change.before), list(&change.after));
-    // The handler removes the head first; what remains of `before` is a prefix of `after`.
-    let kept = before.len().min(after.len());
-    let start = (0..=kept)
-        .rev()
-        .find(|&k| before[before.len() - k..] == after[..k])
-        .unwrap_or(0);
-    after[start..]
+    let before = change.before.as_array().map_or(0, Vec::len);
+    change
+        .after
+        .as_array()
+        .and_then(|after| after.get(before..))
+        .unwrap_or_default()
         .iter()
         .filter_map(|v| v.as_str().map(str::to_string))
         .collect()
-}
-
-fn model_name(event: Event) -> &'static str {
-    match event {
-        Event::Stop => "stop",
-        Event::Resume => "resume",
-        Event::MigrationCompleted => "migration-completed",
-        Event::MigrationFailed => "migration-failed",
-        Event::MigrationCancelled => "migration-cancelled",
-        Event::Eof => "eof",
-    }
 }
 
 impl Runner {
@@ -348,8 +336,7 @@ impl Runner {
             Step::ConfirmPhase => self.confirm(step)?,
             Step::RestoreDomainState { cont } | Step::DomainResume { cont } => {
                 if cont {
-                    let id = self.src.qmp.send("cont", None)?;
-                    self.pending = Some(("cont".into(), id));
+                    self.pending = Some(self.src.qmp.send("cont", None)?);
                     done(step, "QMP cont (qemuProcessStartCPUs)", "sent")
                 } else {
                     done(step, "none (libvirt believes the domain runs)", "no cont")
@@ -366,7 +353,7 @@ impl Runner {
             ),
             Step::CompletionEnd(branch) => done(
                 step,
-                format!("wait: migration_completion ends ({})", kebab(&branch)),
+                format!("wait: migration_completion ends ({})", serde_name(&branch)),
                 "ok",
             ),
             Step::IterationFinish => done(step, "wait: migration_iteration_finish", "ok"),
@@ -401,11 +388,8 @@ impl Runner {
         let faulted = self.setup.socket_error_attempt == Some(attempt);
         let sock = self.storage.dir.join(format!("migrate-{attempt}.sock"));
         let dst_cfg = super::launch_config(&self.cfg, &self.storage, !faulted, Some(&sock))?;
-        if let Some(old) = self.dst.take() {
-            drop(old);
-        }
-        let dst = Vm::start_paused(&dst_cfg)?;
-        self.dst = Some(dst);
+        self.dst = None; // the last attempt's destination is done
+        self.dst = Some(Vm::start_paused(&dst_cfg)?);
         let caps = json!({"capabilities": [
             {"capability": "events", "state": true},
             {"capability": "return-path", "state": faulted},
@@ -414,8 +398,7 @@ impl Runner {
             .qmp
             .execute("migrate-set-capabilities", Some(caps), COMMAND_TIMEOUT)?;
         let uri = format!("unix:{}", sock.display());
-        let id = self.src.qmp.send("migrate", Some(json!({ "uri": uri })))?;
-        self.pending = Some(("migrate".into(), id));
+        self.pending = Some(self.src.qmp.send("migrate", Some(json!({ "uri": uri })))?);
         let how = if faulted {
             "; fault: the destination lacks virtio-rng, so it rejects the device state sent \
              after bdrv_inactivate_all and the return path reports it (the fail_invalidate \
@@ -431,14 +414,13 @@ impl Runner {
     }
 
     fn await_reply(&mut self, step: &TraceStep, command: &str, want_ok: bool) -> Result<RealStep> {
-        let Some((name, id)) = self.pending.take() else {
+        let Some(id) = self.pending.take() else {
             return Ok(self.diverge(
                 step,
                 format!("QMP {command} reply"),
                 "nothing was sent".into(),
             ));
         };
-        debug_assert_eq!(name, command);
         let reply = self.src.qmp.wait_reply(id, COMMAND_TIMEOUT);
         let (ok, text) = match reply {
             Ok(_) => (true, "ok".to_string()),
@@ -457,7 +439,8 @@ impl Runner {
 
     /// libvirt's event thread handles the oldest event: it must be the next real one.
     fn dispatch(&mut self, step: &TraceStep, event: Event) -> Result<RealStep> {
-        let want = model_name(event);
+        let want = serde_name(&event);
+        let want = want.as_str();
         let action = format!("libvirt handles {want}");
         let Some(e) = self.events.get(self.dispatched).cloned() else {
             let why = format!("libvirt would handle {want}, but no such real event is pending");
@@ -586,16 +569,10 @@ impl Runner {
     }
 }
 
-fn kebab<T: serde::Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(Value::String(s)) => s,
-        other => format!("{other:?}"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
     use sim::trace::Change;
 
     fn step_with(before: Value, after: Value) -> TraceStep {

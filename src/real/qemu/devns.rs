@@ -197,9 +197,8 @@ fn mknod_script(items: &[Item], dev_root: &Path) -> String {
 /// The wrapper that starts QEMU the way libvirt does with namespaces enabled: `unshare` the
 /// mount namespace (no propagation back to the host), mount a tmpfs, create the default devices
 /// and the `/dev` elements of each of `disks`' chains (walked now, on the host), move the tmpfs
-/// over `/dev`, then exec QEMU. The script is written into `dir`. Returns the wrapper argv and
-/// the items created, for the report.
-pub fn launch_wrapper(dir: &Path, disks: &[PathBuf]) -> Result<(Vec<String>, Vec<Item>)> {
+/// over `/dev`, then exec QEMU. The script is written into `dir`. Returns the wrapper argv.
+pub fn launch_wrapper(dir: &Path, disks: &[PathBuf]) -> Result<Vec<String>> {
     let mut items = default_items()?;
     for disk in disks {
         for item in walk(disk)? {
@@ -230,7 +229,7 @@ pub fn launch_wrapper(dir: &Path, disks: &[PathBuf]) -> Result<(Vec<String>, Vec
         "/bin/sh".into(),
         path.display().to_string(),
     ];
-    Ok((wrapper, items))
+    Ok(wrapper)
 }
 
 fn nsenter(pid: u32, args: &[&str]) -> Result<std::process::Output> {

@@ -189,15 +189,12 @@ pub(crate) fn environment(
 pub fn replay(scenario: &Scenario, job: &Job, trace: &Trace) -> Result<RealOutcome, CliError> {
     if scenario.file.model != "lifecycle" {
         return Err(unsupported(format!(
-            "model `{}` is not supported; the real QEMU replay covers the lifecycle model \
-             (seeds 000-002); seed 003 (migration) is probed by \
-             `cargo run --example qemu_migration_probe`, not replayed step by step",
+            "model `{}` is not supported here; this replay covers the lifecycle model \
+             (seeds 000-002), `real::replay::replay_real` dispatches the others",
             scenario.file.model
         )));
     }
-    let setup = scenario.setup(job.case.as_deref(), &job.variant)?;
-    let setup: Value = serde_json::to_value(&setup)
-        .map_err(|e| CliError::bad_input(format!("the scenario's setup: {e}")))?;
+    let setup: Value = scenario.setup_as(job)?;
     let dom = domain_setup(&setup)?;
     let all = scenario
         .replay(job, trace)?
