@@ -1,19 +1,26 @@
 //! libvirt API threads (`src/qemu/qemu_driver.c`): reboot and shutdown with their agent and
-//! monitor paths, destroy, start, reset, and the scenario's `wait` op. Job rules follow
-//! `virDomainObjCanSetJob`: a normal job and an agent job can be held at once (FACTS §1.1).
+//! monitor paths (and DEFAULT mode's fallback from the agent to ACPI), destroy, start, reset,
+//! and the scenario's `wait` op. Job rules follow `virDomainObjCanSetJob`: a normal job and an
+//! agent job can be held at once; libvirt 4.x–5.x's agent paths took both (`jobs: with-agent`).
 
-use super::config::{AgentErrorVariant, FakeRebootVariant, Mode, WaitFor};
+use super::config::{AgentErrorVariant, FakeRebootVariant, JobsEra, Mode, WaitFor};
 use super::state::*;
 use super::step::{Kind, Step};
-use super::{qemu_exit, send_command, worker, Call, Lifecycle};
+use super::{
+    ga_write, monitor_returned, qemu_exit, send_command, take_reply, worker, Call, Lifecycle,
+};
 
 fn call(m: &Lifecycle, s: &State, t: usize) -> Option<(Call, usize)> {
     let op = s.threads[t].op as usize;
     m.programs[t].get(op).map(|&(c, d)| (c, d as usize))
 }
 
-fn my_reply_pending(dom: &Domain, me: u16) -> bool {
-    dom.qemu.commands.iter().any(|&(_, who)| who == me)
+/// Whether a `guest-sync` will be answered well within its 5 s timeout: a running qemu-ga has
+/// it in its port and libvirt can still read the reply.
+fn sync_answerable(dom: &Domain) -> bool {
+    let lv = &dom.libvirt;
+    let ga_has_it = dom.guest.ga_running && dom.guest.inbox.iter().any(|&r| r == GaRequest::Sync);
+    lv.agent && !lv.agent_closing && ga_has_it
 }
 
 /// The steps thread `t` can take now.
@@ -24,21 +31,28 @@ pub(super) fn enabled(m: &Lifecycle, s: &State, t: usize, out: &mut Vec<Step>) {
     let me = m.thread_actor(t);
     let dom = &s.domains[d];
     let lv = &dom.libvirt;
+    let with_agent = m.config.jobs == JobsEra::WithAgent;
     let kind = match (s.threads[t].pc, call) {
         (ApiPc::Entry, Call::Reboot(_) | Call::Shutdown(_)) => Some(Kind::ApiEntry),
-        (ApiPc::Entry, Call::Destroy) => Some(Kind::DestroyBegin),
+        (ApiPc::Entry, Call::Destroy { .. }) => Some(Kind::DestroyBegin),
         (ApiPc::Entry, Call::Start) => lv.job.is_none().then_some(Kind::StartLaunch),
         (ApiPc::Entry, Call::Reset) | (ApiPc::MonitorJob, _) => {
             lv.job.is_none().then_some(Kind::MonitorSend)
         }
         (ApiPc::Entry, Call::Wait(until)) => holds(dom, until).then_some(Kind::WaitDone),
-        (ApiPc::AgentJob, _) => lv.agent_job.is_none().then_some(Kind::AgentShutdownSend),
-        (ApiPc::AgentWait, _) => {
-            let woken = lv.await_event == Some(AwaitEvent::Done) || lv.agent_closed || !lv.agent;
-            woken.then_some(Kind::AgentShutdownReturn)
+        (ApiPc::AgentJob, _) => {
+            let free = lv.agent_job.is_none() && (!with_agent || lv.job.is_none());
+            free.then_some(Kind::AgentCall)
         }
-        (ApiPc::MonitorWait, _) => (!my_reply_pending(dom, me)).then_some(Kind::MonitorReturn),
-        (ApiPc::DestroyWait, _) => lv.job.is_none().then_some(Kind::DestroyStop),
+        (ApiPc::AgentWait, _) => match lv.agent_msg {
+            Some(AgentMsg::Finished { .. }) => Some(Kind::AgentShutdownReturn),
+            Some(AgentMsg::Sync) if !sync_answerable(dom) => Some(Kind::AgentSyncTimeout),
+            _ => None,
+        },
+        (ApiPc::MonitorWait, _) => monitor_returned(dom, me).then_some(Kind::MonitorReturn),
+        (ApiPc::DestroyWait, _) => {
+            (dom.qemu.run == RunState::Exited && lv.job.is_none()).then_some(Kind::DestroyStop)
+        }
         (ApiPc::StartCpus, _) => Some(Kind::StartCpus),
     };
     if let Some(kind) = kind {
@@ -46,10 +60,23 @@ pub(super) fn enabled(m: &Lifecycle, s: &State, t: usize, out: &mut Vec<Step>) {
     }
 }
 
-/// Timer steps of thread `t` (`qemuAgentShutdown`'s timeout).
+/// Long timers of thread `t`: `virProcessKillPainfully`'s SIGKILL.
 pub(super) fn timeouts(m: &Lifecycle, s: &State, t: usize, out: &mut Vec<Step>) {
-    if call(m, s, t).is_some() && s.threads[t].pc == ApiPc::AgentWait {
-        out.push(m.step(m.thread_actor(t), Kind::AgentShutdownTimeout));
+    if let Some((_, d)) = call(m, s, t) {
+        let alive = s.domains[d].qemu.run != RunState::Exited;
+        if s.threads[t].pc == ApiPc::DestroyWait && alive {
+            out.push(m.step(m.thread_actor(t), Kind::DestroySigkill));
+        }
+    }
+}
+
+/// Timers that fire only when nothing else can: `qemuAgentShutdown`'s wait for its event.
+pub(super) fn idle_timeouts(m: &Lifecycle, s: &State, t: usize, out: &mut Vec<Step>) {
+    if let Some((_, d)) = call(m, s, t) {
+        let waiting = s.domains[d].libvirt.agent_msg == Some(AgentMsg::Shutdown);
+        if s.threads[t].pc == ApiPc::AgentWait && waiting {
+            out.push(m.step(m.thread_actor(t), Kind::AgentShutdownTimeout));
+        }
     }
 }
 
@@ -76,31 +103,35 @@ pub(super) fn apply(m: &Lifecycle, s: &mut State, t: usize, kind: &Kind) {
         Kind::ApiEntry => {
             // qemuDomainReboot / qemuDomainShutdownFlags: useAgent = agentRequested ||
             // (flags == 0 && priv->agent != NULL).
-            let mode = match call {
-                Call::Reboot(mode) | Call::Shutdown(mode) => mode,
-                _ => Mode::Default,
-            };
-            let use_agent = mode == Mode::Agent || (mode == Mode::Default && dom.libvirt.agent);
+            let use_agent =
+                mode(call) == Mode::Agent || (mode(call) == Mode::Default && dom.libvirt.agent);
             s.threads[t].pc = if use_agent {
                 ApiPc::AgentJob
             } else {
                 ApiPc::MonitorJob
             };
         }
-        Kind::AgentShutdownSend => agent_send(m, s, t, call, d),
-        Kind::AgentShutdownReturn | Kind::AgentShutdownTimeout => {
-            dom.libvirt.agent_job = None;
-            dom.libvirt.await_event = None;
-            dom.libvirt.agent_closed = false;
-            next_op(s, t);
+        Kind::AgentCall => agent_call(m, s, t, call, d),
+        Kind::AgentSyncTimeout | Kind::AgentShutdownTimeout => {
+            dom.libvirt.agent_msg = Some(AgentMsg::Finished { ok: false });
+        }
+        Kind::AgentShutdownReturn => {
+            let ok = dom.libvirt.agent_msg == Some(AgentMsg::Finished { ok: true });
+            end_agent_call(m, &mut dom.libvirt);
+            if ok {
+                next_op(s, t);
+            } else {
+                agent_failed(s, t, call, d);
+            }
         }
         Kind::MonitorSend => monitor_send(s, t, call, d, me),
         Kind::MonitorReturn => {
+            let ok = take_reply(dom, me);
             let lv = &mut dom.libvirt;
             match call {
-                // qemuDomainReset writes the flag directly after system_reset.
-                Call::Reset => lv.fake_reboot = false,
-                Call::Start if dom.qemu.run == RunState::Running => lv.state = DomState::Running,
+                // qemuDomainReset writes the flag directly after a successful system_reset.
+                Call::Reset if ok => lv.fake_reboot = false,
+                Call::Start if ok => lv.state = DomState::Running,
                 _ => {}
             }
             lv.job = None;
@@ -111,17 +142,27 @@ pub(super) fn apply(m: &Lifecycle, s: &mut State, t: usize, kind: &Kind) {
                 next_op(s, t); // "domain is not running"
                 return;
             }
+            // qemuProcessBeginStopJob: beingDestroyed, then qemuProcessKill (SIGTERM first).
             dom.libvirt.being_destroyed = true;
             if dom.qemu.run != RunState::Exited {
-                qemu_exit(dom, managed);
+                dom.qemu.sigterm = true;
             }
             s.threads[t].pc = ApiPc::DestroyWait;
+        }
+        Kind::DestroySigkill => {
+            if matches!(call, Call::Destroy { graceful: true }) {
+                // VIR_DOMAIN_DESTROY_GRACEFUL never escalates: "Failed to terminate process".
+                dom.libvirt.being_destroyed = false;
+                next_op(s, t);
+            } else {
+                qemu_exit(dom, managed);
+            }
         }
         Kind::DestroyStop => {
             dom.libvirt.being_destroyed = false;
             if dom.libvirt.state != DomState::Shutoff {
                 dom.libvirt.fake_reboot = false;
-                worker::process_stop(dom);
+                worker::process_stop(m, dom);
             }
             next_op(s, t);
         }
@@ -142,25 +183,56 @@ pub(super) fn apply(m: &Lifecycle, s: &mut State, t: usize, kind: &Kind) {
     }
 }
 
-/// `qemuDomainRebootAgent` / `qemuDomainShutdownFlagsAgent`.
-fn agent_send(m: &Lifecycle, s: &mut State, t: usize, call: Call, d: usize) {
+fn mode(call: Call) -> Mode {
+    match call {
+        Call::Reboot(mode) | Call::Shutdown(mode) => mode,
+        _ => Mode::Default,
+    }
+}
+
+/// `qemuDomainObjEndAgentJob` (4.x–5.x: `qemuDomainObjEndJobWithAgent`) after
+/// `qemuAgentCommand`'s cleanup reset `await_event`.
+fn end_agent_call(m: &Lifecycle, lv: &mut Libvirt) {
+    lv.agent_job = None;
+    if m.config.jobs == JobsEra::WithAgent {
+        lv.job = None;
+    }
+    lv.agent_msg = None;
+    lv.await_event = None;
+    lv.agent_request = None;
+}
+
+/// The agent path failed: an AGENT-mode call fails; DEFAULT mode falls back to ACPI
+/// (`if (!useAgent || (ret < 0 && (acpiRequested || !flags)))`), except that shutdown skips
+/// the fallback once the domain is gone.
+fn agent_failed(s: &mut State, t: usize, call: Call, d: usize) {
+    let inactive = s.domains[d].libvirt.state == DomState::Shutoff;
+    let shutdown_gone = matches!(call, Call::Shutdown(_)) && inactive;
+    if mode(call) == Mode::Default && !shutdown_gone {
+        s.threads[t].pc = ApiPc::MonitorJob;
+    } else {
+        next_op(s, t);
+    }
+}
+
+/// `qemuDomainRebootAgent` / `qemuDomainShutdownFlagsAgent` up to `qemuAgentGuestSync`
+/// writing `guest-sync`: the job(s), `qemuDomainAgentAvailable`, `qemuDomainSetFakeReboot`,
+/// `qemuDomainObjEnterAgent`, `await_event`, `agent->running`.
+fn agent_call(m: &Lifecycle, s: &mut State, t: usize, call: Call, d: usize) {
+    let me = m.thread_actor(t);
     let dom = &mut s.domains[d];
     let lv = &mut dom.libvirt;
-    let (mode, reboot) = match call {
-        Call::Reboot(mode) => (mode, true),
-        Call::Shutdown(mode) => (mode, false),
-        _ => unreachable!("agent path of a reboot or shutdown"),
-    };
-    lv.agent_job = Some(m.thread_actor(t));
-    // qemuDomainAgentAvailable: running, no agentError, an agent.
+    let reboot = matches!(call, Call::Reboot(_));
+    lv.agent_job = Some(me);
+    if m.config.jobs == JobsEra::WithAgent {
+        lv.job = Some(me);
+    }
+    // qemuDomainShutdownFlagsAgent requires RUNNING; qemuDomainAgentAvailable: running, no
+    // agentError, an agent.
     let available = lv.state == DomState::Running && !lv.agent_error && lv.agent;
     if !available {
-        lv.agent_job = None;
-        if mode == Mode::Agent {
-            next_op(s, t); // agentForced: the call fails
-        } else {
-            s.threads[t].pc = ApiPc::MonitorJob; // DEFAULT falls back to ACPI silently
-        }
+        end_agent_call(m, lv);
+        agent_failed(s, t, call, d);
         return;
     }
     let clears = !reboot || m.config.fake_reboot == FakeRebootVariant::B0c144c5792;
@@ -172,14 +244,18 @@ fn agent_send(m: &Lifecycle, s: &mut State, t: usize, call: Call, d: usize) {
     } else {
         AwaitEvent::Shutdown
     });
-    lv.agent_closed = false;
-    let (request, acted) = if reboot {
-        (GaRequest::Reboot, Acted::AgentReboot)
+    lv.agent_request = Some(if reboot {
+        GaRequest::Reboot
     } else {
-        (GaRequest::Powerdown, Acted::AgentPowerdown)
-    };
-    dom.guest.inbox.send(request);
-    dom.guest.first_request.get_or_insert(acted);
+        GaRequest::Powerdown
+    });
+    if lv.agent_closing {
+        // qemuAgentCommandFull: "Guest agent disappeared while executing command".
+        lv.agent_msg = Some(AgentMsg::Finished { ok: false });
+    } else {
+        lv.agent_msg = Some(AgentMsg::Sync);
+        ga_write(dom, GaRequest::Sync);
+    }
     s.threads[t].pc = ApiPc::AgentWait;
 }
 
@@ -220,8 +296,14 @@ fn start_launch(m: &Lifecycle, dom: &mut Domain, me: u16) {
         lv.agent_error = false;
     }
     lv.agent = false;
+    lv.agent_closing = false;
+    lv.agent_msg = None;
+    lv.await_event = None;
+    lv.agent_request = None;
     lv.channel_connected = false;
     lv.monitor.clear();
+    lv.mon_reply = None;
+    lv.mon_dead = false;
     lv.agent_io.clear();
     lv.state = DomState::Paused;
     dom.qemu = Qemu::started(
@@ -236,4 +318,5 @@ fn start_launch(m: &Lifecycle, dom: &mut Domain, me: u16) {
     g.ga_running = false;
     g.acted = None;
     g.first_request = None;
+    g.firmware_reset = false;
 }

@@ -24,9 +24,19 @@ pub struct Config {
     /// Where `agentError` is cleared.
     #[serde(default)]
     pub agent_error: AgentErrorVariant,
-    /// What QEMU does on SIGTERM.
+    /// Which jobs the agent paths take (by libvirt era).
+    #[serde(default)]
+    pub jobs: JobsEra,
+    /// What QEMU does on SIGTERM (today, or one of LP#1754656's proposals).
     #[serde(default)]
     pub qemu_sigterm: SigtermVariant,
+    /// Whether a proposal's SIGTERM powerdown falls back to a poweroff after a timeout.
+    #[serde(default)]
+    pub sigterm_timeout: SigtermTimeout,
+    /// When the long timers (a supervisor's stop timeout, a SIGTERM powerdown timeout,
+    /// `virProcessKillPainfully`'s SIGKILL) may fire.
+    #[serde(default)]
+    pub timeouts: Timeouts,
 }
 
 /// One domain.
@@ -53,6 +63,24 @@ pub struct DomainConfig {
     /// Faults injected into this domain.
     #[serde(default)]
     pub faults: Vec<Fault>,
+    /// The firmware QEMU boots (how many RESET events a reboot produces).
+    #[serde(default)]
+    pub firmware: Firmware,
+    /// QEMU was started with the proposal-1 switch `-graceful-shutdown-on-sigterm`.
+    #[serde(default)]
+    pub graceful_switch: bool,
+}
+
+/// The guest firmware (measured on QEMU 7.2).
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Firmware {
+    /// qboot: exactly one RESET per reboot or `system_reset`.
+    #[default]
+    Qboot,
+    /// SeaBIOS (libvirt's default for BIOS guests): after every warm reset it takes its resume
+    /// path and resets the machine once more, an extra `RESET{guest: true}` after `cont`.
+    Seabios,
 }
 
 fn yes() -> bool {
@@ -132,10 +160,13 @@ pub enum Op {
         #[serde(default)]
         mode: Mode,
     },
-    /// `virDomainDestroy`.
+    /// `virDomainDestroyFlags`.
     Destroy {
         /// Domain name.
         domain: String,
+        /// `VIR_DOMAIN_DESTROY_GRACEFUL`: SIGTERM only, never SIGKILL.
+        #[serde(default)]
+        graceful: bool,
     },
     /// `virDomainCreate`.
     Start {
@@ -190,6 +221,21 @@ pub struct SupervisorConfig {
     /// Whether it escalates to SIGKILL when its stop timeout expires.
     #[serde(default = "yes")]
     pub sigkill_on_timeout: bool,
+    /// The signal it stops QEMU with.
+    #[serde(default)]
+    pub signal: StopSignal,
+}
+
+/// The signal a supervisor sends.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+pub enum StopSignal {
+    /// SIGTERM (every supervisor's stop).
+    #[default]
+    #[serde(rename = "SIGTERM")]
+    Sigterm,
+    /// SIGHUP (a "reload"; QEMU today treats it like SIGTERM).
+    #[serde(rename = "SIGHUP")]
+    Sighup,
 }
 
 /// Where the agent paths clear fakeReboot (commit b0c144c5792 and the 2018 proposal).
@@ -222,8 +268,9 @@ pub enum FakeRebootClear {
 /// Where `priv->agentError` is cleared (the 2016 series "qemu: agent: unset error flag").
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 pub enum AgentErrorVariant {
-    /// libvirt before ~2.5: only `processSerialChangedEvent(DISCONNECTED)` clears it, and only
-    /// while `priv->agent` is still set; EOF, stop and start leave it.
+    /// libvirt before ~2.5: `processSerialChangedEvent(DISCONNECTED)` and `qemuProcessStop`
+    /// clear it, both only inside `if (priv->agent)`; EOF (which sets `priv->agent = NULL`)
+    /// and start leave it.
     #[default]
     #[serde(rename = "pre-2.5")]
     Pre25,
@@ -233,21 +280,77 @@ pub enum AgentErrorVariant {
     /// Patch 3: start (`qemuConnectAgent`) clears it.
     #[serde(rename = "clear-on-start")]
     ClearOnStart,
+    /// Current libvirt: the EOF handler clears it and `qemuProcessStop` clears it
+    /// unconditionally.
+    #[serde(rename = "current")]
+    Current,
 }
 
-/// What QEMU does on SIGTERM (LP#1754656).
+impl AgentErrorVariant {
+    /// `qemuProcessHandleAgentEOF` sets `agentError = false`.
+    pub fn clears_on_eof(self) -> bool {
+        matches!(self, Self::ClearOnEof | Self::Current)
+    }
+}
+
+/// Which jobs the agent paths of reboot and shutdown take.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+pub enum JobsEra {
+    /// libvirt 6.x and later: `qemuDomainRebootAgent` / `qemuDomainShutdownFlagsAgent` take
+    /// only the agent job, so an ACPI call's monitor job runs beside them.
+    #[default]
+    #[serde(rename = "split")]
+    Split,
+    /// libvirt 4.x–5.x: `qemuDomainObjBeginJobWithAgent(MODIFY, AGENT_MODIFY)` takes both jobs
+    /// at once, so the agent call excludes every normal job until `qemuAgentShutdown` returns.
+    #[serde(rename = "with-agent")]
+    WithAgent,
+}
+
+/// When the long timers may fire.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Timeouts {
+    /// Only when nothing else can happen (Spin's `timeout`): every guest finishes its orderly
+    /// shutdown within the timeout.
+    #[default]
+    WhenIdle,
+    /// At any point after they are armed: a guest may need longer than the timeout.
+    Race,
+}
+
+/// What QEMU does on SIGTERM and SIGHUP: today, or one of the four proposals of LP#1754656.
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 pub enum SigtermVariant {
-    /// Today (`qemu_system_killed`): SHUTDOWN{guest:false, reason:host-signal}, then exit; the
-    /// guest is not told.
+    /// Today (`qemu_system_killed`, for SIGTERM, SIGHUP and SIGINT alike):
+    /// SHUTDOWN{guest:false, reason:host-signal}, then exit; the guest is not told.
     #[default]
     #[serde(rename = "sigterm-poweroff")]
     Poweroff,
-    /// The proposal: SIGTERM presses the ACPI power button and arms a timeout after which
-    /// QEMU powers off anyway.
-    #[serde(rename = "sigterm-powerdown-with-timeout")]
-    PowerdownWithTimeout,
-    /// The proposal without the timeout (Berrangé's objection: QEMU might never exit).
-    #[serde(rename = "sigterm-powerdown")]
-    Powerdown,
+    /// Proposal 0: SIGTERM means an ACPI powerdown (`system_powerdown`) by default.
+    #[serde(rename = "p0-powerdown")]
+    PowerdownByDefault,
+    /// Proposal 1: a `-graceful-shutdown-on-sigterm` switch; without it, today's behaviour.
+    #[serde(rename = "p1-switch")]
+    Switch,
+    /// Proposal 2: a signal → monitor command map (`-signal SIGTERM,monitorcommand=
+    /// system_powerdown -signal SIGHUP,monitorcommand=system_reset`).
+    #[serde(rename = "p2-signal-map")]
+    SignalMap,
+    /// Proposal 3: a script per signal, which writes `system_powerdown` to the monitor; the
+    /// script can fail, leaving QEMU running for the supervisor's SIGKILL.
+    #[serde(rename = "p3-script")]
+    Script,
+}
+
+/// Whether a proposal's powerdown has a timeout (the report: "both 2 and 3 should probably
+/// provide configurable timeout after which QEMU would perform default action").
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum SigtermTimeout {
+    /// No timeout: QEMU waits for the guest forever.
+    #[default]
+    None,
+    /// After the timeout QEMU powers off as today (SHUTDOWN host-signal, exit).
+    PoweroffAfterTimeout,
 }

@@ -4,11 +4,7 @@
 use super::config::FakeRebootClear;
 use super::state::*;
 use super::step::{Kind, Step};
-use super::{send_command, Lifecycle, REBOOT};
-
-fn reply_pending(dom: &Domain, me: u16) -> bool {
-    dom.qemu.commands.iter().any(|&(_, who)| who == me)
-}
+use super::{monitor_returned, qemu_exit, send_command, take_reply, Lifecycle, REBOOT};
 
 /// The thread's possible step.
 pub(super) fn enabled(m: &Lifecycle, s: &State, d: usize, out: &mut Vec<Step>) {
@@ -17,8 +13,8 @@ pub(super) fn enabled(m: &Lifecycle, s: &State, d: usize, out: &mut Vec<Step>) {
     let kind = match dom.fake_reboot_thread {
         None => return,
         Some(FakeRebootPc::Spawned) if dom.libvirt.job.is_none() => Kind::FakeRebootReset,
-        Some(FakeRebootPc::ResetSent) if !reply_pending(dom, me) => Kind::FakeRebootCont,
-        Some(FakeRebootPc::ContSent) if !reply_pending(dom, me) => Kind::FakeRebootDone,
+        Some(FakeRebootPc::ResetSent) if monitor_returned(dom, me) => Kind::FakeRebootCont,
+        Some(FakeRebootPc::ContSent) if monitor_returned(dom, me) => Kind::FakeRebootDone,
         Some(_) => return,
     };
     out.push(m.step(me, kind));
@@ -32,14 +28,23 @@ fn finish(m: &Lifecycle, dom: &mut Domain) {
     dom.fake_reboot_thread = None;
 }
 
+/// A monitor call of the thread failed: end the job, `qemuProcessKill(FORCE)`, clean up.
+fn fail(m: &Lifecycle, dom: &mut Domain, managed: bool) {
+    dom.libvirt.job = None;
+    if dom.qemu.run != RunState::Exited {
+        qemu_exit(dom, managed);
+    }
+    finish(m, dom);
+}
+
 /// Applies a step of the thread.
 pub(super) fn apply(m: &Lifecycle, s: &mut State, d: usize, kind: &Kind) {
     let me = m.domain_actor(d, REBOOT);
+    let managed = m.config.domains[d].libvirt;
     let dom = &mut s.domains[d];
-    let dead = dom.qemu.run == RunState::Exited;
     match kind {
         Kind::FakeRebootReset => {
-            if dom.libvirt.state == DomState::Shutoff || dead {
+            if dom.libvirt.state == DomState::Shutoff {
                 finish(m, dom); // "guest unexpectedly quit"
                 return;
             }
@@ -48,18 +53,19 @@ pub(super) fn apply(m: &Lifecycle, s: &mut State, d: usize, kind: &Kind) {
             dom.fake_reboot_thread = Some(FakeRebootPc::ResetSent);
         }
         Kind::FakeRebootCont => {
-            if dead {
-                dom.libvirt.job = None;
-                finish(m, dom);
+            if !take_reply(dom, me) {
+                fail(m, dom, managed);
                 return;
             }
             send_command(dom, QmpCommand::Cont, me);
             dom.fake_reboot_thread = Some(FakeRebootPc::ContSent);
         }
         Kind::FakeRebootDone => {
-            if !dead {
-                dom.libvirt.state = DomState::Running; // RUNNING_BOOTED
+            if !take_reply(dom, me) {
+                fail(m, dom, managed);
+                return;
             }
+            dom.libvirt.state = DomState::Running; // RUNNING_BOOTED
             dom.libvirt.job = None;
             finish(m, dom);
         }

@@ -1,34 +1,36 @@
-//! The guest: its kernel, the power-button handler, qemu-ga on the virtio-serial port, and a
-//! shutdown path where the first request takes the lock (as systemd refuses a conflicting job;
-//! the replay guest's init does the same). An orderly shutdown stops qemu-ga, syncs, then
-//! powers off or reboots.
+//! The guest: its firmware and kernel, the power-button handler, qemu-ga on the virtio-serial
+//! port (it answers `guest-sync` and runs `guest-shutdown`), and a shutdown path where the
+//! first request takes the lock (as systemd refuses a conflicting job; the replay guest's init
+//! does the same). An orderly shutdown stops qemu-ga, syncs, then powers off or reboots.
 
 use super::config::{AcpiBehaviour, AgentStart, GuestPolicy};
 use super::state::*;
 use super::step::{Kind, Step};
-use super::{port_change, Lifecycle, GUEST};
+use super::{ga_write, port_change, Lifecycle, GUEST};
 
 /// The guest's possible steps.
 pub(super) fn enabled(m: &Lifecycle, s: &State, d: usize, out: &mut Vec<Step>) {
     let g = &s.domains[d].guest;
     let me = m.domain_actor(d, GUEST);
     let mut push = |k| out.push(m.step(me, k));
-    match g.power {
-        GuestPower::Booting => push(Kind::GuestBoot),
-        GuestPower::Up => {
-            if g.button {
-                push(Kind::PowerButton);
-            }
-            if g.ga_running && !g.inbox.is_empty() {
-                push(Kind::GaShutdown);
-            }
+    // qemu-ga reads its port until the shutdown sequence stops it.
+    if g.ga_running {
+        match g.inbox.first() {
+            Some(GaRequest::Sync) => push(Kind::GaSync),
+            Some(_) => push(Kind::GaShutdown),
+            None => {}
         }
+    }
+    match g.power {
+        // The kernel boots once the firmware is done (SeaBIOS may reset first).
+        GuestPower::Booting if !g.firmware_reset => push(Kind::GuestBoot),
+        GuestPower::Up if g.button => push(Kind::PowerButton),
         GuestPower::PoweringOff | GuestPower::Rebooting => push(if g.ga_running {
             Kind::StopServices
         } else {
             Kind::GuestHalt
         }),
-        GuestPower::Off => {}
+        _ => {}
     }
 }
 
@@ -50,6 +52,10 @@ pub(super) fn apply(m: &Lifecycle, s: &mut State, d: usize, kind: &Kind) {
             if config.agent != AgentStart::None {
                 g.ga_running = true;
                 port_change(dom, managed, true);
+                // QEMU reads the chardev again: a guest-sync left in the socket arrives.
+                if std::mem::take(&mut dom.qemu.sync_backlog) {
+                    dom.guest.inbox.send(GaRequest::Sync);
+                }
             }
         }
         Kind::PowerButton => {
@@ -58,21 +64,38 @@ pub(super) fn apply(m: &Lifecycle, s: &mut State, d: usize, kind: &Kind) {
                 request(&mut dom.guest, config.guest_policy, Acted::Acpi);
             }
         }
+        Kind::GaSync => {
+            dom.guest.inbox.pop_front();
+            // qemuAgentIOProcessLine accepts the reply only while the caller waits for this
+            // sync ("Ignoring delayed reply on sync" otherwise); qemuAgentCommand then writes
+            // guest-shutdown to the port that just answered.
+            let lv = &mut dom.libvirt;
+            let waiting = lv.agent && !lv.agent_closing && lv.agent_msg == Some(AgentMsg::Sync);
+            if managed && waiting {
+                lv.agent_msg = Some(AgentMsg::Shutdown);
+                if let Some(request) = lv.agent_request {
+                    ga_write(dom, request);
+                }
+            }
+        }
         Kind::GaShutdown => {
             let acted = match dom.guest.inbox.pop_front().expect("a pending message") {
                 GaRequest::Reboot => Acted::AgentReboot,
-                GaRequest::Powerdown => Acted::AgentPowerdown,
+                _ => Acted::AgentPowerdown,
             };
             request(&mut dom.guest, config.guest_policy, acted);
         }
         Kind::StopServices => {
+            // qemu-ga exits; what it had not read from its port is gone with it.
             dom.guest.ga_running = false;
+            dom.guest.inbox.clear();
             port_change(dom, managed, false);
         }
         Kind::GuestHalt => {
             port_change(dom, managed, false);
             let g = &mut dom.guest;
             g.fs = Fs::Clean;
+            g.inbox.clear();
             if g.power == GuestPower::Rebooting {
                 dom.qemu.guest_reset_requested = true;
             } else {

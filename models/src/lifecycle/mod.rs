@@ -25,7 +25,7 @@ mod supervisor;
 mod worker;
 
 use crate::scenario::{ModelInfo, Obs, Observable, VariantAxis};
-use config::{AgentStart, Config, Fault, Mode, Op, WaitFor};
+use config::{AgentStart, Config, Fault, Mode, Op, Timeouts, WaitFor};
 use sim::{ActorId, Channel, Footprint, Model, Property, StepInfo};
 use state::*;
 use step::{Kind, Step};
@@ -42,7 +42,7 @@ const REBOOT: usize = 3;
 pub(crate) enum Call {
     Reboot(Mode),
     Shutdown(Mode),
-    Destroy,
+    Destroy { graceful: bool },
     Start,
     Reset,
     Wait(WaitFor),
@@ -79,7 +79,12 @@ impl Lifecycle {
                 let (call, domain) = match op {
                     Op::Reboot { domain, mode } => (Call::Reboot(*mode), domain),
                     Op::Shutdown { domain, mode } => (Call::Shutdown(*mode), domain),
-                    Op::Destroy { domain } => (Call::Destroy, domain),
+                    Op::Destroy { domain, graceful } => (
+                        Call::Destroy {
+                            graceful: *graceful,
+                        },
+                        domain,
+                    ),
                     Op::Start { domain } => (Call::Start, domain),
                     Op::Reset { domain } => (Call::Reset, domain),
                     Op::Wait { domain, until } => (Call::Wait(*until), domain),
@@ -132,17 +137,41 @@ impl Lifecycle {
                 VariantAxis {
                     key: "agent_error",
                     values: vec![
-                        ("pre-2.5", "only processSerialChangedEvent clears agentError, and only while priv->agent is set"),
+                        ("pre-2.5", "processSerialChangedEvent and qemuProcessStop clear agentError, both only while priv->agent is set"),
                         ("clear-on-eof", "qemuProcessHandleAgentEOF also clears it (2016 series, patch 1)"),
                         ("clear-on-start", "qemuConnectAgent at start clears it (2016 series, patch 3)"),
+                        ("current", "EOF clears it and qemuProcessStop clears it unconditionally (current libvirt)"),
+                    ],
+                },
+                VariantAxis {
+                    key: "jobs",
+                    values: vec![
+                        ("split", "the agent paths take only the agent job (libvirt 6.x and later)"),
+                        ("with-agent", "qemuDomainObjBeginJobWithAgent: the agent paths take the normal and the agent job at once (libvirt 4.x-5.x)"),
                     ],
                 },
                 VariantAxis {
                     key: "qemu_sigterm",
                     values: vec![
                         ("sigterm-poweroff", "qemu_system_killed: SHUTDOWN host-signal and exit (QEMU today)"),
-                        ("sigterm-powerdown-with-timeout", "LP#1754656 proposal: ACPI powerdown, poweroff after a timeout"),
-                        ("sigterm-powerdown", "the proposal without a timeout"),
+                        ("p0-powerdown", "LP#1754656 proposal 0: SIGTERM means system_powerdown by default"),
+                        ("p1-switch", "proposal 1: SIGTERM means system_powerdown with -graceful-shutdown-on-sigterm"),
+                        ("p2-signal-map", "proposal 2: SIGTERM -> system_powerdown, SIGHUP -> system_reset"),
+                        ("p3-script", "proposal 3: a script per signal writes system_powerdown, or fails"),
+                    ],
+                },
+                VariantAxis {
+                    key: "sigterm_timeout",
+                    values: vec![
+                        ("none", "a proposal's powerdown waits for the guest forever"),
+                        ("poweroff-after-timeout", "after a timeout QEMU powers off as today"),
+                    ],
+                },
+                VariantAxis {
+                    key: "timeouts",
+                    values: vec![
+                        ("when-idle", "long timers fire only when nothing else can: guests finish within them"),
+                        ("race", "long timers may fire at any point: a guest may need longer"),
                     ],
                 },
             ],
@@ -174,19 +203,60 @@ impl Lifecycle {
     }
 }
 
-/// Sends a QMP command: `qemuMonitorSend` fails at once (no reply to wait for) when the
-/// monitor has already seen EOF.
+/// Sends a QMP command (`qemuMonitorSend`). It fails at once when the monitor already has an
+/// error; a QEMU that has exited never reads it, and the waiter wakes on the monitor's EOF.
 pub(crate) fn send_command(dom: &mut Domain, command: QmpCommand, from: u16) {
-    if dom.qemu.run != RunState::Exited {
+    if !dom.libvirt.mon_dead && dom.qemu.run != RunState::Exited {
         dom.qemu.commands.send((command, from));
     }
 }
 
-/// Emits a QMP event to libvirt's monitor (if libvirt manages the domain and its event thread
-/// is alive).
+/// Whether the monitor call of actor `me` has returned: its reply was delivered, or the
+/// monitor failed.
+pub(crate) fn monitor_returned(dom: &Domain, me: u16) -> bool {
+    dom.libvirt.mon_reply == Some(me) || dom.libvirt.mon_dead
+}
+
+/// Picks up the monitor call's result (`qemuDomainObjExitMonitor`): true when its reply came.
+pub(crate) fn take_reply(dom: &mut Domain, me: u16) -> bool {
+    let ok = dom.libvirt.mon_reply == Some(me);
+    if ok {
+        dom.libvirt.mon_reply = None;
+    }
+    ok
+}
+
+/// Writes a QMP event to libvirt's monitor socket (if libvirt manages the domain and its
+/// monitor is open).
 pub(crate) fn emit(dom: &mut Domain, managed: bool, event: QmpEvent) {
     if managed && dom.libvirt.state != DomState::Shutoff {
-        dom.libvirt.monitor.send(event);
+        dom.libvirt.monitor.send(MonitorMsg::Event(event));
+    }
+}
+
+/// Writes the reply to a command of actor `to`, after every event QEMU wrote before it.
+pub(crate) fn reply(dom: &mut Domain, managed: bool, to: u16) {
+    if managed && dom.libvirt.state != DomState::Shutoff {
+        dom.libvirt.monitor.send(MonitorMsg::Reply { to });
+    }
+}
+
+/// libvirt writes an agent request to the agent socket. QEMU forwards it into the guest while
+/// the port is open; while it is closed QEMU does not read the chardev, so a `guest-sync` waits
+/// in the socket for the next qemu-ga (measured: stale sync replies). `guest-shutdown` is
+/// written only together with the sync reply that proved the port open, so it reaches the
+/// qemu-ga that answered.
+pub(crate) fn ga_write(dom: &mut Domain, request: GaRequest) {
+    if dom.qemu.port_open {
+        dom.guest.inbox.send(request);
+        let acted = match request {
+            GaRequest::Sync => return,
+            GaRequest::Reboot => Acted::AgentReboot,
+            GaRequest::Powerdown => Acted::AgentPowerdown,
+        };
+        dom.guest.first_request.get_or_insert(acted);
+    } else if request == GaRequest::Sync {
+        dom.qemu.sync_backlog = true;
     }
 }
 
@@ -215,8 +285,12 @@ pub(crate) fn qemu_exit(dom: &mut Domain, managed: bool) {
     dom.guest.power = GuestPower::Off;
     dom.guest.ga_running = false;
     dom.guest.button = false;
+    dom.guest.inbox.clear();
+    dom.guest.firmware_reset = false;
     if managed && dom.libvirt.state != DomState::Shutoff {
-        dom.libvirt.monitor.send(QmpEvent::MonitorEof);
+        dom.libvirt
+            .monitor
+            .send(MonitorMsg::Event(QmpEvent::MonitorEof));
         if dom.libvirt.agent {
             dom.libvirt.agent_io.send(AgentIo::Eof);
         }
@@ -231,9 +305,10 @@ impl Model for Lifecycle {
         "lifecycle".into()
     }
 
-    /// 2: sockets and queues became `sim::Channel`s (fingerprints changed).
+    /// 2: sockets and queues became `sim::Channel`s. 3: one ordered monitor stream of events
+    /// and replies, the agent's guest-sync, jobs by era, firmware resets, signal proposals.
     fn version(&self) -> u32 {
-        2
+        3
     }
 
     fn actors(&self) -> Vec<String> {
@@ -275,8 +350,12 @@ impl Model for Lifecycle {
                         agent_job: None,
                         channel_connected: agent && c.libvirt,
                         await_event: None,
-                        agent_closed: false,
+                        agent_msg: None,
+                        agent_request: None,
+                        agent_closing: false,
                         monitor: Channel::fifo(),
+                        mon_reply: None,
+                        mon_dead: false,
                         agent_io: Channel::fifo(),
                         killed: false,
                         reboots: 0,
@@ -297,6 +376,7 @@ impl Model for Lifecycle {
                         taken: 0,
                         fs: Fs::InUse,
                         boots: 0,
+                        firmware_reset: false,
                     },
                     fake_reboot_thread: None,
                 };
@@ -334,15 +414,15 @@ impl Model for Lifecycle {
         }
         worker::enabled(self, state, out);
         supervisor::enabled(self, state, out);
+        // Long timers fire only when nothing else can happen (Spin's `timeout`), or at any
+        // point when the scenario lets them race.
+        if out.len() == start || self.config.timeouts == Timeouts::Race {
+            self.long_timers(state, out);
+        }
         if out.len() == start {
-            // Timers fire only when nothing else can happen (Spin's `timeout`).
             for t in 0..self.programs.len() {
-                api::timeouts(self, state, t, out);
+                api::idle_timeouts(self, state, t, out);
             }
-            for d in 0..self.domains() {
-                qemu::timeouts(self, state, d, out);
-            }
-            supervisor::timeouts(self, state, out);
         }
     }
 
@@ -358,7 +438,7 @@ impl Model for Lifecycle {
                 _ => fake_reboot::apply(self, &mut s, d, &step.kind),
             }
         } else if step.actor == self.worker_actor() {
-            worker::apply(&mut s, &step.kind);
+            worker::apply(self, &mut s, &step.kind);
         } else if self.supervised.is_some() && step.actor == self.supervisor_actor() {
             supervisor::apply(self, &mut s, &step.kind);
         } else {
@@ -413,6 +493,17 @@ impl Model for Lifecycle {
 }
 
 impl Lifecycle {
+    /// The timers a scenario's `timeouts` setting governs.
+    fn long_timers(&self, state: &State, out: &mut Vec<Step>) {
+        for t in 0..self.programs.len() {
+            api::timeouts(self, state, t, out);
+        }
+        for d in 0..self.domains() {
+            qemu::timeouts(self, state, d, out);
+        }
+        supervisor::timeouts(self, state, out);
+    }
+
     /// Shared objects: each domain's libvirt object, QEMU and guest, and the worker FIFO. Steps
     /// of one domain touch its three objects (the coarse choice is sound; it only keeps
     /// reduction to independence between domains).
@@ -445,18 +536,20 @@ impl Lifecycle {
 fn label(step: &Step) -> (&'static str, &'static str) {
     match &step.kind {
         Kind::ApiEntry => ("api entry", "qemuDomainReboot / qemuDomainShutdownFlags"),
-        Kind::AgentShutdownSend => (
-            "agent: set fakeReboot, guest-shutdown",
-            "qemuDomainRebootAgent / qemuDomainShutdownFlagsAgent",
+        Kind::AgentCall => (
+            "agent: set fakeReboot, guest-sync",
+            "qemuDomainRebootAgent / qemuDomainShutdownFlagsAgent → qemuAgentGuestSync",
         ),
-        Kind::AgentShutdownReturn => ("agent call returns", "qemuAgentShutdown"),
+        Kind::AgentSyncTimeout => ("guest-sync times out", "qemuAgentSend"),
+        Kind::AgentShutdownReturn => ("agent call returns", "qemuDomainObjExitAgent"),
         Kind::AgentShutdownTimeout => ("agent call times out", "qemuAgentSend"),
         Kind::MonitorSend => (
             "monitor: set fakeReboot, QMP",
             "qemuDomainRebootMonitor / qemuDomainShutdownFlagsMonitor / qemuDomainReset",
         ),
         Kind::MonitorReturn => ("QMP reply, end job", "qemuDomainObjExitMonitor"),
-        Kind::DestroyBegin => ("destroy: kill", "qemuProcessBeginStopJob"),
+        Kind::DestroyBegin => ("destroy: SIGTERM", "qemuProcessBeginStopJob"),
+        Kind::DestroySigkill => ("destroy: SIGKILL after timeout", "virProcessKillPainfully"),
         Kind::DestroyStop => ("destroy: stop", "qemuProcessStop"),
         Kind::StartLaunch => ("start: launch -S", "qemuProcessStart"),
         Kind::StartCpus => ("start: cont", "qemuProcessStartCPUs"),
@@ -471,6 +564,7 @@ fn label(step: &Step) -> (&'static str, &'static str) {
             }
             QmpEvent::MonitorEof => ("monitor EOF", "qemuProcessHandleMonitorEOF"),
         },
+        Kind::MonitorReply => ("QMP reply", "qemuMonitorJSONIOProcessLine"),
         Kind::AgentEvent(AgentIo::Eof) => ("agent EOF", "qemuProcessHandleAgentEOF"),
         Kind::AgentEvent(AgentIo::Error) => ("agent error", "qemuProcessHandleAgentError"),
         Kind::WorkerNotifyClose => ("notify agent close", "qemuAgentNotifyClose"),
@@ -484,10 +578,18 @@ fn label(step: &Step) -> (&'static str, &'static str) {
         Kind::SystemReset => ("reset", "qemu_system_reset"),
         Kind::SystemShutdown => ("shutdown", "qemu_system_shutdown"),
         Kind::Sigterm => ("SIGTERM", "qemu_system_killed"),
+        Kind::Sighup => ("SIGHUP", "qemu_system_killed"),
+        Kind::SignalScript { ok: true } => ("signal script: system_powerdown", "proposal 3 script"),
+        Kind::SignalScript { ok: false } => ("signal script fails", "proposal 3 script"),
         Kind::SigtermTimeout => ("powerdown timeout", "qemu_system_killed (proposal)"),
+        Kind::FirmwareReset => ("SeaBIOS hard reboot", "qemu_system_reset"),
         Kind::ThrottleExpire => ("throttle window ends", "monitor_qapi_event_handler"),
         Kind::GuestBoot => ("boot, qemu-ga starts", "guest init"),
         Kind::PowerButton => ("power button", "guest acpi button handler"),
+        Kind::GaSync => (
+            "qemu-ga answers guest-sync; libvirt writes guest-shutdown",
+            "qmp_guest_sync → qemuAgentIOProcessLine → qemuAgentSend",
+        ),
         Kind::GaShutdown => ("qemu-ga guest-shutdown", "qmp_guest_shutdown"),
         Kind::StopServices => ("stop qemu-ga", "guest shutdown sequence"),
         Kind::GuestHalt => ("sync, halt", "kernel_power_off / kernel_restart"),

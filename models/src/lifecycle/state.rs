@@ -59,6 +59,21 @@ pub enum QmpEvent {
     MonitorEof,
 }
 
+/// What the monitor socket delivers to libvirt's event thread, in QEMU's write order: events
+/// and command replies share one stream (`qemuMonitorIO` → `qemuMonitorJSONIOProcessLine`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MonitorMsg {
+    /// A QMP event: its callback runs on the event thread.
+    Event(QmpEvent),
+    /// The reply to the command actor `to` sent; dispatching it wakes that waiter
+    /// (`msg->finished`, `virCondBroadcast(&mon->notify)`).
+    Reply {
+        /// The waiting actor.
+        to: u16,
+    },
+}
+
 /// What the agent socket delivers to libvirt's event thread.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -67,6 +82,21 @@ pub enum AgentIo {
     Error,
     /// HUP/EOF: only when QEMU exits (measured).
     Eof,
+}
+
+/// Where libvirt's one agent message in flight (`agent->msg`) is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AgentMsg {
+    /// `qemuAgentGuestSync`: `guest-sync` written, waiting up to 5 s for its reply.
+    Sync,
+    /// `guest-shutdown` written; waiting for the awaited event (no reply on success).
+    Shutdown,
+    /// The wait ended (`msg->finished`): `ok` is the call's success.
+    Finished {
+        /// `qemuAgentCommand` returned 0.
+        ok: bool,
+    },
 }
 
 /// A QMP command libvirt sent.
@@ -81,10 +111,12 @@ pub enum QmpCommand {
     Cont,
 }
 
-/// A guest-agent request libvirt wrote (`guest-shutdown` mode).
+/// A guest-agent request libvirt wrote.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum GaRequest {
+    /// `guest-sync` (libvirt's `qemuAgentGuestSync` before every command).
+    Sync,
     /// `guest-shutdown mode=reboot`.
     Reboot,
     /// `guest-shutdown mode=powerdown`.
@@ -126,7 +158,8 @@ pub struct Guest {
     pub power: GuestPower,
     /// An ACPI button press not yet handled.
     pub button: bool,
-    /// Agent requests buffered in the guest's port (a closed port buffers them: stale replies).
+    /// Agent requests QEMU forwarded into the guest, not yet read by qemu-ga (lost when the
+    /// guest resets or powers off).
     pub inbox: Channel<GaRequest>,
     /// qemu-ga runs and has the port open.
     pub ga_running: bool,
@@ -140,6 +173,9 @@ pub struct Guest {
     pub fs: Fs,
     /// Completed boots since the scenario started (a boot in progress at the start not counted).
     pub boots: u8,
+    /// SeaBIOS will take its resume path and reset the machine once more before the kernel
+    /// boots (measured: extra `RESET{guest: true}` after every warm reset).
+    pub firmware_reset: bool,
     /// The boot in progress is the one the scenario started in.
     pub initial_boot: bool,
 }
@@ -165,6 +201,9 @@ pub struct Qemu {
     pub instance: u8,
     /// QMP commands not yet processed (the monitor socket: FIFO), with the actor waiting for each reply.
     pub commands: Channel<(QmpCommand, u16)>,
+    /// A `guest-sync` written while the agent port was closed: QEMU does not read the chardev
+    /// then, so it waits in the socket for the next qemu-ga (measured: stale sync replies).
+    pub sync_backlog: bool,
     /// `system_reset` requested, not yet performed by the main loop.
     pub reset_requested: bool,
     /// The guest requested poweroff (`qemu_system_shutdown_request`).
@@ -173,7 +212,11 @@ pub struct Qemu {
     pub guest_reset_requested: bool,
     /// A SIGTERM is pending.
     pub sigterm: bool,
-    /// SIGTERM was turned into a powerdown and its timer is armed (proposal variants).
+    /// A SIGHUP is pending.
+    pub sighup: bool,
+    /// A proposal-3 signal script was spawned and has not yet run.
+    pub script: bool,
+    /// A signal was turned into a powerdown and its timer is armed (proposal variants).
     pub sigterm_timer: bool,
     /// The agent port's frontend is open (unthrottled state, `query-chardev`).
     pub port_open: bool,
@@ -191,10 +234,13 @@ impl Qemu {
             run,
             instance,
             commands: Channel::fifo(),
+            sync_backlog: false,
             reset_requested: false,
             shutdown_requested: false,
             guest_reset_requested: false,
             sigterm: false,
+            sighup: false,
+            script: false,
             sigterm_timer: false,
             port_open,
             throttled: false,
@@ -224,12 +270,21 @@ pub struct Libvirt {
     pub agent_job: Option<u16>,
     /// Agent channel state as libvirt records it (CONNECTED?).
     pub channel_connected: bool,
-    /// A thread waits in `qemuAgentShutdown` for this event (`agent->await_event`).
+    /// The event `qemuAgentShutdown` waits for (`agent->await_event`), until notified.
     pub await_event: Option<AwaitEvent>,
-    /// `qemuAgentNotifyClose` woke the waiter (the agent is closing).
-    pub agent_closed: bool,
-    /// QMP events read but not yet dispatched by the event thread.
-    pub monitor: Channel<QmpEvent>,
+    /// The agent message in flight (`agent->msg`), if a thread is inside `qemuAgentCommand`.
+    pub agent_msg: Option<AgentMsg>,
+    /// The `guest-shutdown` that call writes once its sync is answered.
+    pub agent_request: Option<GaRequest>,
+    /// `qemuAgentNotifyClose` ran: `agent->running` is false, new commands fail at once.
+    pub agent_closing: bool,
+    /// Monitor messages QEMU wrote, not yet dispatched by the event thread.
+    pub monitor: Channel<MonitorMsg>,
+    /// The actor whose QMP reply the event thread delivered, not yet picked up.
+    pub mon_reply: Option<u16>,
+    /// The monitor saw EOF or was closed (`mon->lastError`): waiters wake with an error and
+    /// new commands fail at once.
+    pub mon_dead: bool,
     /// Agent-socket I/O not yet dispatched.
     pub agent_io: Channel<AgentIo>,
     /// libvirt sent SIGTERM because SHUTDOWN arrived with fakeReboot false.
@@ -246,8 +301,6 @@ pub enum AwaitEvent {
     Shutdown,
     /// QEMU_AGENT_EVENT_RESET.
     Reset,
-    /// Notified: the waiting call may return.
-    Done,
 }
 
 /// One domain: libvirt's side, QEMU, the guest, and its fake-reboot thread.
@@ -310,15 +363,16 @@ pub struct ApiThread {
 pub enum ApiPc {
     /// Before the call's entry point.
     Entry,
-    /// Agent path: waiting for the agent job.
+    /// Agent path: waiting for the agent job (and, in libvirt 4.x–5.x, the normal job).
     AgentJob,
-    /// Agent path: `guest-shutdown` written, waiting in `qemuAgentShutdown`.
+    /// Agent path: inside `qemuAgentShutdown` (sync, `guest-shutdown`, the wait).
     AgentWait,
     /// Monitor path: waiting for the normal job.
     MonitorJob,
     /// Monitor path: a QMP command sent, waiting for its reply.
     MonitorWait,
-    /// Destroy: SIGTERM/SIGKILL sent, waiting for QEMU to die and for the job.
+    /// Destroy: `virProcessKillPainfully` sent SIGTERM and waits for QEMU to die (SIGKILL when
+    /// its timeout expires), then for the job.
     DestroyWait,
     /// Start: QEMU launched with -S, `cont` to send.
     StartCpus,

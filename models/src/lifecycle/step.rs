@@ -19,18 +19,26 @@ pub enum Kind {
     // --- libvirt API threads
     /// Entry of an API call: decides the agent or the monitor path.
     ApiEntry,
-    /// Agent path: agent job taken, checks done, fakeReboot written, `guest-shutdown` sent.
-    AgentShutdownSend,
-    /// `qemuAgentShutdown` returns (notified by an event, or the agent closed).
+    /// Agent path: job(s) taken, `qemuDomainAgentAvailable`, fakeReboot written, then
+    /// `qemuAgentCommand` writes `guest-sync` (`qemuAgentGuestSync`).
+    AgentCall,
+    /// `qemuAgentSend`'s 5 s wait for the sync reply expires ("Guest agent not available for
+    /// now"); it races a rebooting guest's new qemu-ga.
+    AgentSyncTimeout,
+    /// `qemuAgentShutdown` returns (notified by an event, the agent closed, or an error): the
+    /// job ends; a failed DEFAULT-mode call falls back to ACPI.
     AgentShutdownReturn,
-    /// `qemuAgentShutdown` times out (fires only when nothing else can happen).
+    /// `qemuAgentShutdown`'s wait times out (fires only when nothing else can happen).
     AgentShutdownTimeout,
     /// Monitor path: normal job taken, fakeReboot written, QMP command sent.
     MonitorSend,
     /// The QMP reply arrived: `qemuDomainObjExitMonitor`, `virDomainObjEndJob`.
     MonitorReturn,
-    /// `qemuProcessBeginStopJob`: beingDestroyed, SIGTERM to QEMU.
+    /// `qemuProcessBeginStopJob`: beingDestroyed, SIGTERM to QEMU (`virProcessKillPainfully`).
     DestroyBegin,
+    /// `virProcessKillPainfully`'s wait expires: SIGKILL (or, for a graceful destroy, the call
+    /// fails).
+    DestroySigkill,
     /// QEMU is dead and the job acquired: `qemuProcessStop`.
     DestroyStop,
     /// `qemuProcessStart` up to the launch with `-S`.
@@ -42,6 +50,8 @@ pub enum Kind {
     // --- per-domain event thread
     /// Dispatches the next QMP event.
     MonitorEvent(QmpEvent),
+    /// Reads the reply at the head of the monitor stream and wakes its waiter.
+    MonitorReply,
     /// Dispatches the next agent-socket notification.
     AgentEvent(AgentIo),
     // --- the qemu-event worker
@@ -65,8 +75,17 @@ pub enum Kind {
     SystemShutdown,
     /// `qemu_system_killed` → SIGTERM handling.
     Sigterm,
-    /// The proposal's SIGTERM timeout fires (only when nothing else can happen).
+    /// SIGHUP handling (today the same as SIGTERM).
+    Sighup,
+    /// A proposal-3 signal script runs: it writes `system_powerdown` to the monitor, or fails.
+    SignalScript {
+        /// The script succeeded.
+        ok: bool,
+    },
+    /// A proposal's powerdown timeout fires: QEMU powers off as today.
     SigtermTimeout,
+    /// SeaBIOS's resume path resets the machine once more (`qemu_system_reset`, guest-initiated).
+    FirmwareReset,
     /// The VSERPORT_CHANGE throttle window ends (`monitor_qapi_event_handler`).
     ThrottleExpire,
     // --- the guest
@@ -74,6 +93,10 @@ pub enum Kind {
     GuestBoot,
     /// The power-button handler acts on KEY_POWER.
     PowerButton,
+    /// qemu-ga answers a `guest-sync`; if libvirt still waits for it, libvirt's event thread
+    /// wakes the caller and `qemuAgentCommand` writes `guest-shutdown` at once (host-side
+    /// microseconds, one step here).
+    GaSync,
     /// qemu-ga executes a buffered `guest-shutdown`.
     GaShutdown,
     /// The shutdown sequence stops qemu-ga (its port closes).
@@ -88,11 +111,15 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// Steps that model timers: enabled only when no other step is (Spin's `timeout`).
+    /// Steps that model timers (their footprint is everything).
     pub fn is_timeout(&self) -> bool {
         matches!(
             self,
-            Kind::AgentShutdownTimeout | Kind::SigtermTimeout | Kind::SupervisorKill
+            Kind::AgentShutdownTimeout
+                | Kind::AgentSyncTimeout
+                | Kind::SigtermTimeout
+                | Kind::SupervisorKill
+                | Kind::DestroySigkill
         )
     }
 }

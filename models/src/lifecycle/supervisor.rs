@@ -3,7 +3,7 @@
 
 use super::state::*;
 use super::step::{Kind, Step};
-use super::{qemu_exit, Lifecycle};
+use super::{qemu, qemu_exit, Lifecycle};
 
 fn supervised(m: &Lifecycle) -> Option<usize> {
     m.supervised.map(|d| d as usize)
@@ -16,7 +16,7 @@ pub(super) fn enabled(m: &Lifecycle, s: &State, out: &mut Vec<Step>) {
     }
 }
 
-/// Its timer: SIGKILL once nothing else happens and QEMU still lives.
+/// Its stop timeout: SIGKILL while QEMU still lives.
 pub(super) fn timeouts(m: &Lifecycle, s: &State, out: &mut Vec<Step>) {
     let (Some(d), Some(config)) = (supervised(m), &m.config.supervisor) else {
         return;
@@ -33,7 +33,8 @@ pub(super) fn apply(m: &Lifecycle, s: &mut State, kind: &Kind) {
     let managed = m.config.domains[d].libvirt;
     match kind {
         Kind::SupervisorTerm => {
-            s.domains[d].qemu.sigterm = s.domains[d].qemu.run != RunState::Exited;
+            let signal = m.config.supervisor.as_ref().map(|c| c.signal);
+            qemu::deliver(&mut s.domains[d], signal.unwrap_or_default());
             s.supervisor = Some(SupervisorPc::Waiting);
         }
         Kind::SupervisorKill => {

@@ -1,6 +1,8 @@
 //! The single `qemu-event` worker thread shared by every domain (`driver->workerPool`, FIFO),
 //! running `processSerialChangedEvent` and `processMonitorEOFEvent`, and `qemuProcessStop`.
 
+use super::config::AgentErrorVariant;
+use super::events::{close_agent, notify_close};
 use super::state::*;
 use super::step::{Kind, Step};
 use super::{qemu_exit, Lifecycle};
@@ -30,7 +32,7 @@ pub(super) fn enabled(m: &Lifecycle, s: &State, out: &mut Vec<Step>) {
 }
 
 /// Applies a worker step.
-pub(super) fn apply(s: &mut State, kind: &Kind) {
+pub(super) fn apply(m: &Lifecycle, s: &mut State, kind: &Kind) {
     match kind {
         Kind::WorkerNotifyClose => {
             if let Some(WorkerJob::SerialChanged {
@@ -40,7 +42,7 @@ pub(super) fn apply(s: &mut State, kind: &Kind) {
                 *notified = true;
                 let lv = &mut s.domains[*domain as usize].libvirt;
                 if lv.state != DomState::Shutoff && lv.agent {
-                    lv.agent_closed = true; // qemuAgentNotifyClose
+                    notify_close(lv);
                 }
             }
         }
@@ -52,7 +54,7 @@ pub(super) fn apply(s: &mut State, kind: &Kind) {
                 // processMonitorEOFEvent → qemuProcessBeginStopJob → qemuProcessStop
                 let dom = &mut s.domains[domain as usize];
                 if dom.libvirt.state != DomState::Shutoff {
-                    process_stop(dom);
+                    process_stop(m, dom);
                 }
             }
         },
@@ -73,24 +75,32 @@ fn serial_changed(s: &mut State, d: usize, connected: bool) {
         // qemuConnectAgent (it leaves agentError alone)
         if !lv.agent && dom.qemu.run != RunState::Exited {
             lv.agent = true;
+            lv.agent_closing = false;
         }
     } else if lv.agent {
         // qemuAgentClose unregisters the watch: undelivered agent I/O is gone with it.
-        lv.agent = false;
-        lv.agent_io.clear();
+        close_agent(lv);
         lv.agent_error = false;
     }
 }
 
-/// `qemuProcessStop` (FACTS §3.1 order): close the agent (the 2016 code leaves agentError),
-/// close the monitor, stop the event thread, kill QEMU for sure, mark the domain shut off.
-pub(super) fn process_stop(dom: &mut Domain) {
+/// `qemuProcessStop` (upstream order): close the agent and clear agentError (inside
+/// `if (priv->agent)` in the 2015/16 code, unconditionally today), close the monitor (its
+/// waiters wake with an error), stop the event thread, kill QEMU for sure, mark the domain
+/// shut off.
+pub(super) fn process_stop(m: &Lifecycle, dom: &mut Domain) {
     let lv = &mut dom.libvirt;
+    if lv.agent || m.config.agent_error == AgentErrorVariant::Current {
+        lv.agent_error = false;
+    }
     if lv.agent {
-        lv.agent_closed = true;
+        close_agent(lv);
     }
     lv.agent = false;
+    lv.agent_closing = false;
     lv.monitor.clear();
+    lv.mon_dead = true;
+    lv.mon_reply = None;
     lv.agent_io.clear();
     lv.channel_connected = false;
     lv.paused_shutdown = false;
