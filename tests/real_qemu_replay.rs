@@ -126,19 +126,42 @@ fn seed_000_table_acpi_reboot_agent_reboot_shutdown_witness() {
 fn seed_002_sigterm_leaves_fs_unsynced() {
     agree(
         "seed-002-supervisor-sigterm.yaml",
-        None,
+        Some(FAST_GUEST),
         "sigterm-poweroff",
         "violation: the guest file system is clean after the stop",
     );
 }
 
+const FAST_GUEST: &str = "guest shuts down within the stop timeout";
+const SLOW_GUEST: &str = "guest may need longer than the timeouts";
+
 #[test]
 fn seed_002_powerdown_with_timeout_is_clean() {
     agree(
         "seed-002-supervisor-sigterm.yaml",
-        None,
-        "sigterm-powerdown-with-timeout",
+        Some(FAST_GUEST),
+        "p0-powerdown+timeout",
         "outcome: A.fs=clean, A.qemu=exited",
+    );
+}
+
+#[test]
+fn seed_002_a_slow_guest_loses_its_clean_shutdown_to_the_timeout() {
+    agree(
+        "seed-002-supervisor-sigterm.yaml",
+        Some(SLOW_GUEST),
+        "p2-signal-map+timeout",
+        "outcome: A.fs=dirty, A.qemu=exited",
+    );
+}
+
+#[test]
+fn seed_002_a_failed_signal_script_leaves_qemu_to_the_supervisor() {
+    agree(
+        "seed-002-supervisor-sigterm.yaml",
+        Some(FAST_GUEST),
+        "p3-script",
+        "violation: the guest file system is clean after the stop",
     );
 }
 
@@ -147,8 +170,18 @@ fn seed_002_guest_ignoring_acpi_ends_by_the_timeout() {
     agree(
         "seed-002-guest-ignores-acpi.yaml",
         None,
-        "sigterm-powerdown-with-timeout",
+        "p0-powerdown+timeout",
         "outcome: A.qemu=exited, A.fs=dirty",
+    );
+}
+
+#[test]
+fn seed_000_a_fake_reboots_own_reset_never_clears_the_next_reboots_flag() {
+    agree(
+        "seed-000-late-reset.yaml",
+        Some("qboot"),
+        "on-reset",
+        "outcome: A.result=REBOOT",
     );
 }
 

@@ -71,11 +71,16 @@ pub fn explain(w: &Witness) -> Explanation {
     let race = of("race");
     let decisive = prop.last().map(|h| h.step).unwrap_or(steps.len() - 1);
     let d = &steps[decisive];
-    // The last raced-on change before the decisive step, by another actor.
+    // The last raced-on change before the decisive step, by another actor. A change from null
+    // takes a free slot (a job, a lock) and conflicts with no value, so a change of an existing
+    // value is preferred.
+    let before_decisive = |h: &&&Highlight| h.step < decisive && steps[h.step].actor != d.actor;
+    let overwrites = |h: &&&Highlight| !steps[h.step].changes[h.change].before.is_null();
     let raced = race
         .iter()
         .rev()
-        .find(|h| h.step < decisive && steps[h.step].actor != d.actor)
+        .find(|h| before_decisive(h) && overwrites(h))
+        .or_else(|| race.iter().rev().find(before_decisive))
         .or_else(|| race.iter().rev().find(|h| h.step <= decisive));
     let mut field = None;
     if let Some(h) = raced {

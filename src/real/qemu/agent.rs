@@ -198,19 +198,25 @@ impl Agent {
         Ok(id)
     }
 
-    /// Sends plain `guest-sync` (as libvirt does, no delimiter) and waits for
-    /// the reply returning its id. Returns the id.
-    pub fn sync_plain(&mut self, timeout: Duration) -> Result<u64> {
+    /// Writes plain `guest-sync` (libvirt's `qemuAgentGuestSync`) and returns its id without
+    /// waiting: while the guest's end of the port is closed it stays in QEMU's socket buffer
+    /// and the next qemu-ga answers it.
+    pub fn send_sync(&mut self) -> Result<u64> {
         let id = self.take_id();
         let line = format!(
             "{}\n",
             json!({ "execute": "guest-sync", "arguments": { "id": id } })
         );
         self.write(line.as_bytes(), "guest-sync")?;
+        Ok(id)
+    }
+
+    /// Waits for the reply to the `guest-sync` with `id`.
+    pub fn wait_sync(&mut self, id: u64, timeout: Duration) -> Result<()> {
         self.wait_message(timeout, "the guest-sync reply", |m| {
             m.body.get("return").and_then(Value::as_u64) == Some(id)
-        })?;
-        Ok(id)
+        })
+        .map(|_| ())
     }
 
     /// Sends `command` with an `id` (qemu-ga echoes it) without waiting;

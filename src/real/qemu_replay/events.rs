@@ -31,6 +31,14 @@ pub(super) fn change<'a>(step: &'a TraceStep, suffix: &str) -> Option<(&'a Value
         .map(|c| (&c.before, &c.after))
 }
 
+/// The QMP events this step wrote to libvirt's monitor stream (replies left out).
+pub(super) fn appended_events(step: &TraceStep) -> Vec<Value> {
+    appended(step, ".libvirt.monitor")
+        .into_iter()
+        .filter_map(|m| m.get("event").cloned())
+        .collect()
+}
+
 /// Elements appended to the list at `suffix` by this step.
 pub(super) fn appended(step: &TraceStep, suffix: &str) -> Vec<Value> {
     match change(step, suffix) {

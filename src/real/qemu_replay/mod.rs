@@ -59,8 +59,15 @@ pub(crate) struct DomainSetup {
     pub no_shutdown: bool,
     /// The guest ignores the ACPI power button.
     pub ignore_acpi: bool,
-    /// The model's QEMU SIGTERM behaviour (`sigterm-poweroff` is real QEMU's).
-    pub sigterm: String,
+    /// Under the scenario's signal variant SIGTERM becomes a powerdown (a proposal; real
+    /// QEMU has none, so the harness realises it).
+    pub graceful_sigterm: bool,
+    /// That powerdown goes through proposal 3's script.
+    pub script: bool,
+    /// The supervisor stops QEMU with SIGHUP.
+    pub sighup: bool,
+    /// SIGHUP means `system_reset` (proposal 2).
+    pub sighup_resets: bool,
     /// The scenario injects an agent error (made real as a reset agent connection).
     pub agent_error: bool,
 }
@@ -107,12 +114,29 @@ fn domain_setup(setup: &Value) -> Result<DomainSetup, CliError> {
             "`agent: starting` is not replayed for real".into(),
         ));
     }
+    if text(d.get("firmware"), "qboot") != "qboot" {
+        return Err(unsupported(
+            "the real replay boots qboot (one RESET per reset); SeaBIOS's 2-40 RESETs cannot \
+             follow a trace's single firmware reset"
+                .into(),
+        ));
+    }
+    let variant = text(setup.get("qemu_sigterm"), "sigterm-poweroff");
+    let switch = d.get("graceful_switch").and_then(Value::as_bool) == Some(true);
+    let signal = setup.get("supervisor").and_then(|s| s.get("signal"));
     Ok(DomainSetup {
         name: text(d.get("name"), "A"),
         managed: flag("libvirt"),
         no_shutdown: flag("no_shutdown"),
         ignore_acpi: text(d.get("acpi"), "honour") == "ignore",
-        sigterm: text(setup.get("qemu_sigterm"), "sigterm-poweroff"),
+        graceful_sigterm: match variant.as_str() {
+            "sigterm-poweroff" => false,
+            "p1-switch" => switch,
+            _ => true,
+        },
+        script: variant == "p3-script",
+        sighup: text(signal, "SIGTERM") == "SIGHUP",
+        sighup_resets: variant == "p2-signal-map",
         agent_error: !faults.is_empty(),
     })
 }

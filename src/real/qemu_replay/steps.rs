@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use sim::TraceStep;
 
-use super::events::{appended, change, describe, hellos, kind, matches, order};
+use super::events::{appended, appended_events, change, describe, hellos, kind, matches, order};
 use super::DomainSetup;
 use crate::real::qemu::control::ControlMsg;
 use crate::real::qemu::{LaunchConfig, QmpEvent, Result, ShutdownMode, Vm};
@@ -49,6 +49,8 @@ pub(crate) struct Runner {
     pub prior_hellos: usize,
     /// The event order of earlier QEMUs of this replay.
     orders: Vec<String>,
+    /// The id of libvirt's `guest-sync` waiting for its reply.
+    sync_id: Option<u64>,
 }
 
 fn done(step: &TraceStep, action: impl Into<String>, result: impl Into<String>) -> RealStep {
@@ -86,6 +88,7 @@ impl Runner {
             cfg,
             prior_hellos: 0,
             orders: Vec::new(),
+            sync_id: None,
         };
         let open = json!({"VSERPORT_CHANGE": {"open": true}});
         if let Some((i, _)) = r.await_event(&open, true, EVENT_TIMEOUT)? {
@@ -201,17 +204,21 @@ impl Runner {
             | "worker-notify-close"
             | "worker-run"
             | "fake-reboot-done" => internal(step),
-            "agent-shutdown-timeout" => done(
-                step,
-                "none",
-                "libvirt's agent wait times out: nothing is sent (no real counterpart needed)",
-            ),
-            "monitor-return" => done(
+            "agent-shutdown-timeout" | "agent-sync-timeout" => {
+                self.sync_id = None;
+                done(
+                    step,
+                    "none",
+                    "libvirt's agent wait times out: nothing is sent (no real counterpart needed)",
+                )
+            }
+            "monitor-return" | "monitor-reply" => done(
                 step,
                 "none",
                 "the QMP reply was read at QEMU's dispatch step",
             ),
-            "agent-shutdown-send" => self.agent_send(step)?,
+            "agent-call" => self.agent_call(step)?,
+            "ga-sync" => self.agent_sync_reply(step)?,
             "start-launch" => self.start(step)?,
             "monitor-send" | "fake-reboot-reset" | "fake-reboot-cont" | "start-cpus" => {
                 match appended(step, ".qemu.commands").first() {
@@ -228,13 +235,28 @@ impl Runner {
                 }
             }
             "destroy-begin" => {
-                if self.vm.qemu.is_running() {
+                if self.dom.graceful_sigterm {
+                    self.killed = true;
+                    done(
+                        step,
+                        "none: the SIGTERM meets the proposal's handler (realised at QEMU's SIGTERM step)",
+                        "deferred",
+                    )
+                } else if change(step, ".qemu.sigterm").is_some() && self.vm.qemu.is_running() {
                     self.sigterm()?;
                     self.killed = true;
-                    let r = self.wait_exit();
-                    done(step, "SIGTERM to QEMU (qemuProcessKill)", r)
+                    done(step, "SIGTERM to QEMU (qemuProcessKill)", "sent")
                 } else {
                     done(step, "none", "QEMU already exited")
+                }
+            }
+            "destroy-sigkill" => {
+                if change(step, ".qemu.run").is_some() {
+                    self.vm.qemu.signal(libc::SIGKILL)?;
+                    let r = self.wait_exit();
+                    done(step, "SIGKILL to QEMU (virProcessKillPainfully)", r)
+                } else {
+                    done(step, "none", "a graceful destroy gives up without SIGKILL")
                 }
             }
             "monitor-event" => self.dispatch(step, &payload)?,
@@ -254,7 +276,7 @@ impl Runner {
             },
             "qmp" => self.qemu_command(step, payload.as_str().unwrap_or_default())?,
             "system-reset" => {
-                let want = appended(step, ".libvirt.monitor")
+                let want = appended_events(step)
                     .into_iter()
                     .find(|e| e.get("RESET").is_some())
                     .unwrap_or_else(|| json!("RESET"));
@@ -270,8 +292,47 @@ impl Runner {
                 }
                 done(step, "wait for SHUTDOWN", r)
             }
+            "firmware-reset" => {
+                let r = self.wait_for(json!({"RESET": {"guest": true}}))?;
+                done(step, "wait for the firmware's RESET", r)
+            }
+            "sighup" if self.dom.sighup_resets => {
+                self.send("system_reset")?;
+                done(
+                    step,
+                    "QMP system_reset (the harness realises proposal 2's SIGHUP map; QEMU 7.2 has none)",
+                    "sent",
+                )
+            }
+            "sighup" => {
+                let r = self.wait_for(json!({"SHUTDOWN": {"guest": false}}))?;
+                let x = self.wait_exit();
+                done(
+                    step,
+                    "wait for SHUTDOWN(host-signal) and exit",
+                    format!("{r}; {x}"),
+                )
+            }
+            "signal-script" => {
+                if payload.get("ok").and_then(Value::as_bool) == Some(true) {
+                    self.send("system_powerdown")?;
+                    let r = self.wait_for(json!("POWERDOWN"))?;
+                    done(
+                        step,
+                        "QMP system_powerdown (the harness realises proposal 3's script)",
+                        r,
+                    )
+                } else {
+                    done(step, "none", "the proposal's script fails: nothing is sent")
+                }
+            }
+            "sigterm" if self.dom.graceful_sigterm && self.dom.script => done(
+                step,
+                "none",
+                "the proposal spawns its script (realised at the script's step)",
+            ),
             "sigterm" => {
-                if self.dom.sigterm == "sigterm-poweroff" {
+                if !self.dom.graceful_sigterm {
                     let r = self.wait_for(json!({"SHUTDOWN": {"guest": false}}))?;
                     let x = self.wait_exit();
                     done(
@@ -351,7 +412,10 @@ impl Runner {
                 done(step, "none (the guest syncs and halts)", r)
             }
             "supervisor-term" => {
-                if self.dom.sigterm == "sigterm-poweroff" {
+                if self.dom.sighup && !self.dom.sighup_resets {
+                    self.vm.qemu.signal(libc::SIGHUP)?;
+                    done(step, "SIGHUP to QEMU", "sent")
+                } else if !self.dom.sighup && !self.dom.graceful_sigterm {
                     self.sigterm()?;
                     done(step, "SIGTERM to QEMU", "sent")
                 } else {
@@ -413,14 +477,44 @@ impl Runner {
         all
     }
 
-    fn agent_send(&mut self, step: &TraceStep) -> Result<RealStep> {
-        let Some(req) = appended(step, ".guest.inbox").into_iter().next() else {
+    /// `qemuAgentGuestSync`: libvirt writes `guest-sync` (into the guest, or left in QEMU's
+    /// socket buffer while the port is closed).
+    fn agent_call(&mut self, step: &TraceStep) -> Result<RealStep> {
+        let into_guest = appended(step, ".guest.inbox").contains(&json!("sync"));
+        let buffered = change(step, ".qemu.sync_backlog").is_some();
+        if !into_guest && !buffered {
             return Ok(done(
                 step,
                 "none",
                 "the model's libvirt finds no usable agent: the call fails or falls back",
             ));
+        }
+        self.sync_id = Some(self.vm.agent.send_sync()?);
+        let r = if buffered {
+            "written while the port is closed (stays in QEMU's socket buffer)"
+        } else {
+            "written"
         };
+        Ok(done(step, "agent guest-sync", r))
+    }
+
+    /// qemu-ga answers the sync; if libvirt still waits for it, libvirt writes
+    /// `guest-shutdown` at once.
+    fn agent_sync_reply(&mut self, step: &TraceStep) -> Result<RealStep> {
+        let reply = match self.sync_id {
+            Some(id) => match self.vm.agent.wait_sync(id, EVENT_TIMEOUT) {
+                Ok(()) => "guest-sync answered".to_string(),
+                Err(e) => format!("NOT observed: the guest-sync reply ({e})"),
+            },
+            None => "a stale guest-sync answered (libvirt no longer waits)".to_string(),
+        };
+        let request = appended(step, ".guest.inbox")
+            .into_iter()
+            .find(|r| r == "reboot" || r == "powerdown");
+        let Some(req) = request else {
+            return Ok(done(step, "none (read the agent socket)", reply));
+        };
+        self.sync_id = None;
         let mode = if req == "reboot" {
             ShutdownMode::Reboot
         } else {
@@ -430,7 +524,7 @@ impl Runner {
         Ok(done(
             step,
             format!("agent guest-shutdown mode={}", mode.name()),
-            "written (no reply on success)",
+            format!("{reply}; written (no reply on success)"),
         ))
     }
 
@@ -454,6 +548,13 @@ impl Runner {
             }
         };
         if change(step, ".qemu.sigterm").is_some_and(|(_, a)| a == true) {
+            if self.dom.graceful_sigterm {
+                return Ok(done(
+                    step,
+                    "none: libvirt's SIGTERM meets the proposal's handler (realised at QEMU's SIGTERM step)",
+                    seen,
+                ));
+            }
             if self.vm.qemu.is_running() {
                 self.sigterm()?;
             }
@@ -480,7 +581,7 @@ impl Runner {
         let extra = match cmd {
             "system_powerdown" => self.wait_for(json!("POWERDOWN"))?,
             "cont"
-                if appended(step, ".libvirt.monitor").contains(&json!("RESUME"))
+                if appended_events(step).contains(&json!("RESUME"))
                     || change(step, ".qemu.run").is_some() =>
             {
                 self.wait_for(json!("RESUME"))?
