@@ -6,6 +6,7 @@ pub mod analysis;
 pub mod bundle;
 pub mod explain;
 pub mod html;
+pub mod interleaving;
 pub mod markdown;
 pub mod svg;
 pub mod table;
