@@ -10,6 +10,7 @@ pub mod interleaving;
 pub mod markdown;
 pub mod svg;
 pub mod table;
+pub mod timing;
 
 use crate::scenario::run::{Broken, Run, Seen};
 use crate::scenario::Scenario;
