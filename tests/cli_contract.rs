@@ -249,3 +249,63 @@ fn guest_info_without_an_image_names_the_build_command() {
         .expect("runs");
     assert_bad(&o, "guest/build.sh");
 }
+
+/// A cell of the seed's table where the seed gives one value and the model finds two is marked
+/// timing-dependent in `check`'s table and JSON lines and in `explore`, with each outcome's key
+/// steps.
+#[test]
+fn check_and_explore_mark_timing_dependent_cells() {
+    let file = "scenarios/seed-000-reboot-table.yaml";
+    let o = vmrace(&["check", file]);
+    let table = String::from_utf8_lossy(&o.stdout);
+    let marked: Vec<&str> = table
+        .lines()
+        .filter(|l| l.contains("⚠ timing-dependent (seed: "))
+        .collect();
+    assert!(!marked.is_empty(), "{table}");
+    let o = vmrace(&["check", file, "--format", "json", "--no-timing"]);
+    let mut timing = 0;
+    for line in String::from_utf8_lossy(&o.stdout).lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("JSON line");
+        let got = v["got"].as_array().expect("outcomes").len();
+        let interleavings = v["interleavings"].as_array().expect("interleavings");
+        assert_eq!(interleavings.len(), got, "{line}");
+        for i in interleavings {
+            let steps = i["steps"].as_array().expect("steps");
+            assert!(steps.iter().any(|s| s["decides"] == true), "{line}");
+        }
+        let seed = &v["seed"];
+        assert!(
+            seed.is_object(),
+            "every job of the table has a seed value: {line}"
+        );
+        if seed["timing_dependent"] == true {
+            timing += 1;
+            assert!(
+                seed["values"].as_array().expect("values").len() > 1,
+                "{line}"
+            );
+            let case = v["case"].as_str().expect("case");
+            assert!(
+                marked.iter().any(|l| l.contains(case)),
+                "`{case}` is marked in the table too"
+            );
+        }
+    }
+    assert_eq!(timing, marked.len());
+    let o = vmrace(&[
+        "explore",
+        file,
+        "--case",
+        "ACPI REBOOT, AGENT REBOOT",
+        "--variant",
+        "b0c144c5792",
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("⚠ timing-dependent: the seed gives one value (SHUTDOWN)"),
+        "{out}"
+    );
+    assert!(out.contains("terminal states); key steps:\n"), "{out}");
+    assert!(out.contains("⇒ A.result=SHUTDOWN"), "{out}");
+}

@@ -3,6 +3,8 @@
 use crate::error::{CliError, CliResult, EXIT_DRIFT, EXIT_INCOMPLETE, EXIT_OK};
 use crate::gate::{fixtures, junit, GateOptions};
 use crate::progress::Progress;
+use crate::report::interleaving::{self, Interleaving};
+use crate::report::table::{seed_of_run, SeedCheck};
 use crate::scenario::run::Run;
 use crate::scenario::{file, Job, Scenario};
 use crate::story::story;
@@ -51,6 +53,14 @@ pub struct Line<'a> {
     pub must_complete_cut: bool,
     /// Distinct states.
     pub states: u64,
+    /// Each outcome's key steps, contrasted with the job's other outcomes (absent when the job
+    /// has no outcome witnesses; the rule is in docs/reports.md).
+    #[serde(skip_serializing_if = "<[Interleaving]>::is_empty")]
+    pub interleavings: &'a [Interleaving],
+    /// The seed's value for this case × variant against the outcome set, when the scenario's
+    /// `table:` gives one (`seed.timing_dependent`: the seed gives one value, the model more).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<&'a SeedCheck>,
     /// Seconds (not part of determinism guarantees; absent with `--no-timing`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seconds: Option<f64>,
@@ -139,7 +149,7 @@ pub fn run(paths: &[PathBuf], format: Format, jobs: usize, gate: &GateOptions) -
         if let Some(dir) = &gate.report {
             crate::report::bundle::write_witness_reports(dir, scenario, &run)?;
         }
-        print_row(&run, format, (k, of), !gate.no_timing);
+        print_row(scenario, &run, format, (k, of), !gate.no_timing);
         if let Some(dir) = &gate.save_traces {
             let written = fixtures::save(dir, &run)?;
             if !written.is_empty() {
@@ -191,9 +201,17 @@ pub fn run(paths: &[PathBuf], format: Format, jobs: usize, gate: &GateOptions) -
     )
 }
 
-fn print_row(run: &Run, format: Format, (job, of): (usize, usize), timing: bool) {
+fn print_row(
+    scenario: &Scenario,
+    run: &Run,
+    format: Format,
+    (job, of): (usize, usize),
+    timing: bool,
+) {
+    let seed = seed_of_run(scenario, run);
     match format {
         Format::Json => {
+            let interleavings = interleaving::of_run(run);
             let line = Line {
                 job,
                 of,
@@ -208,6 +226,8 @@ fn print_row(run: &Run, format: Format, (job, of): (usize, usize), timing: bool)
                 cuts: &run.cuts,
                 must_complete_cut: run.incomplete_error,
                 states: run.states,
+                interleavings: &interleavings,
+                seed: seed.as_ref(),
                 seconds: timing.then_some(run.seconds),
             };
             println!("{}", serde_json::to_string(&line).expect("JSON"));
@@ -222,8 +242,16 @@ fn print_row(run: &Run, format: Format, (job, of): (usize, usize), timing: bool)
             } else {
                 String::new()
             };
+            let timing_mark = match &seed {
+                Some(c) if c.timing_dependent => format!(
+                    "  ⚠ timing-dependent (seed: {}; model: {})",
+                    c.seed,
+                    c.set()
+                ),
+                _ => String::new(),
+            };
             println!(
-                "{:<34} {:<28} {:<34} {:<22} {:<22} {:>9} {:>7.2}{mark}",
+                "{:<34} {:<28} {:<34} {:<22} {:<22} {:>9} {:>7.2}{mark}{timing_mark}",
                 run.scenario,
                 run.case.as_deref().unwrap_or("-"),
                 run.variant,

@@ -3,6 +3,8 @@
 
 use crate::error::{CliError, CliResult, EXIT_OK};
 use crate::progress::Progress;
+use crate::report::interleaving;
+use crate::report::table::seed_of_run;
 use crate::scenario::Scenario;
 use crate::story::story;
 use std::path::Path;
@@ -49,11 +51,19 @@ pub fn run(
             if run.complete { "exhaustive" } else { "cut: " },
             run.cuts.join(", ")
         );
-        for o in &run.outcomes {
+        if let Some(sentence) = seed_of_run(&scenario, &run).and_then(|c| c.timing_sentence()) {
+            println!("⚠ {sentence}");
+        }
+        let interleavings = interleaving::of_run(&run);
+        for (o, i) in run.outcomes.iter().zip(&interleavings) {
             println!(
-                "\noutcome `{}` ({} terminal states); shortest witness:",
+                "\noutcome `{}` ({} terminal states); key steps:",
                 o.name, o.count
             );
+            for line in i.lines() {
+                println!("  - {line}");
+            }
+            println!("shortest witness:");
             print!("{}", story(&o.trace));
         }
         for b in &run.broken {

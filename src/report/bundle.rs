@@ -4,10 +4,11 @@
 //! `vmrace explore/check --report DIR`.
 
 use super::table::{self, outcome_table, verdict_tables};
-use super::{esc, html, markdown, slug, witnesses, Witness};
+use super::{esc, html, markdown, slug, timing, witnesses, Witness};
 use crate::error::CliError;
 use crate::scenario::run::Run;
 use crate::scenario::Scenario;
+use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
@@ -71,6 +72,23 @@ pub fn write_witness_reports(
     Ok(written)
 }
 
+/// The number `n` of every outcome witness on a scenario page (its section is `w{n}`), by
+/// (case, variant, outcome): witnesses are numbered in [`witnesses`] order over the runs.
+fn outcome_witnesses(s: &Scenario, runs: &[Run]) -> BTreeMap<(String, String, String), usize> {
+    let mut out = BTreeMap::new();
+    let mut n = 0;
+    for r in runs {
+        for w in witnesses(s, r) {
+            if w.meta.verdict == "outcome" {
+                let case = r.case.clone().unwrap_or_default();
+                out.insert((case, r.variant.clone(), w.meta.what.clone()), n);
+            }
+            n += 1;
+        }
+    }
+    out
+}
+
 fn place(run: &Run) -> String {
     match &run.case {
         Some(c) => format!("{c} · {}", run.variant),
@@ -86,6 +104,12 @@ fn mark(run: &Run) -> &'static str {
     }
 }
 
+/// The legend under an outcome table.
+const MARKS: &str = "{…}: the model's exact outcome set for the table's observation (each \
+     outcome's interleaving is below); ✓: the seed's value is one of them; ✗: it is not; \
+     ⚠ timing-dependent: the seed gives one value where the model finds more than one, so which \
+     one happens depends on the interleaving.";
+
 /// One scenario's Markdown report.
 pub fn scenario_markdown(s: &Scenario, runs: &[Run]) -> Result<String, CliError> {
     let mut out = format!("# {}\n\n", markdown::md_esc(&s.file.title));
@@ -99,9 +123,14 @@ pub fn scenario_markdown(s: &Scenario, runs: &[Run]) -> Result<String, CliError>
     if let Some(t) = outcome_table(s, runs).map_err(CliError::bad_input)? {
         out.push_str("## Outcome table (the seed's layout)\n\n");
         out.push_str(&table::markdown(&t));
-        out.push_str(
-            "\n✓: the seed's value is among the outcomes the model finds; ✗: it is not.\n\n",
-        );
+        let _ = write!(out, "\n{MARKS}\n\n");
+        let numbers = outcome_witnesses(s, runs);
+        let link = |c: &str, v: &str, o: &str| {
+            let key = (c.to_string(), v.to_string(), o.to_string());
+            numbers.get(&key).map(|n| format!("w{n}"))
+        };
+        out.push_str(&timing::markdown(&t, &link, 3));
+        out.push('\n');
     }
     out.push_str(
         "## Verdicts\n\n| case · variant | expected | got | as expected |\n|---|---|---|---|\n",
@@ -119,10 +148,12 @@ pub fn scenario_markdown(s: &Scenario, runs: &[Run]) -> Result<String, CliError>
     if let Some(notes) = &s.file.notes {
         let _ = writeln!(out, "\n## Notes\n\n{}", notes.trim_end());
     }
+    let mut n = 0;
     for r in runs {
         for w in witnesses(s, r) {
-            out.push('\n');
+            let _ = write!(out, "\n<a id=\"w{n}\"></a>\n\n");
             out.push_str(&markdown::witness(&w, 2));
+            n += 1;
         }
     }
     Ok(out)
@@ -140,9 +171,13 @@ pub fn scenario_html(s: &Scenario, runs: &[Run]) -> Result<String, CliError> {
     if let Some(t) = outcome_table(s, runs).map_err(CliError::bad_input)? {
         body.push_str("<h2>Outcome table (the seed's layout)</h2>\n");
         body.push_str(&table::html(&t));
-        body.push_str(
-            "<p>✓: the seed's value is among the outcomes the model finds; ✗: it is not.</p>\n",
-        );
+        let _ = writeln!(body, "<p>{}</p>", esc(MARKS));
+        let numbers = outcome_witnesses(s, runs);
+        let link = |c: &str, v: &str, o: &str| {
+            let key = (c.to_string(), v.to_string(), o.to_string());
+            numbers.get(&key).map(|n| format!("w{n}-section"))
+        };
+        body.push_str(&timing::html(&t, &link, 3));
     }
     body.push_str("<h2>Verdicts</h2>\n");
     body.push_str("<table class=\"grid\"><tr><th>case · variant</th><th>expected</th><th>got</th><th>as expected</th></tr>\n");

@@ -21,6 +21,7 @@ pre.diff{background:#f7f7f7;border:1px solid #ddd;padding:8px;white-space:pre-wr
 button{margin-right:6px}
 table.grid{border-collapse:collapse;margin:8px 0} table.grid td,table.grid th{border:1px solid #bbb;padding:4px 8px;text-align:left}
 table.grid th{background:#eef} .yes{background:#e9f7ec} .no{background:#fde8e8}
+.timing{background:#fff4e5;border-left:4px solid #e69500;padding:4px 10px}
 "#;
 
 const JS: &str = r#"

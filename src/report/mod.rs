@@ -6,9 +6,11 @@ pub mod analysis;
 pub mod bundle;
 pub mod explain;
 pub mod html;
+pub mod interleaving;
 pub mod markdown;
 pub mod svg;
 pub mod table;
+pub mod timing;
 
 use crate::scenario::run::{Broken, Run, Seen};
 use crate::scenario::Scenario;

@@ -1,8 +1,14 @@
 //! Outcome tables for matrix scenarios (the optional `table:` section of a scenario lays the
 //! cases out in the seed's own columns) and verdict tables (one row per scenario, one column per
 //! variant) for scenarios that share their variants, such as seed 004's patch variants.
+//!
+//! A model cell of an outcome table holds the model's exact outcome set for the table's
+//! observation, the seed's value against it ([`SeedCheck`]: ✓/✗, and timing-dependent when the
+//! seed gives one value and the model finds more), and each outcome's interleaving
+//! ([`super::interleaving`], contrasted with every outcome witness of the row).
 
 use super::esc;
+use super::interleaving::{self, Interleaving};
 use super::markdown::md_esc;
 use crate::scenario::run::{Got, Run};
 use crate::scenario::Scenario;
@@ -36,6 +42,93 @@ pub struct Cell {
     pub text: String,
     /// For model cells with a seed value: whether the seed's value is in the model's set.
     pub agrees: Option<bool>,
+    /// For cells of an outcome table that a variant fills: what the model found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelCell>,
+}
+
+impl Cell {
+    fn plain(text: impl Into<String>) -> Cell {
+        Cell {
+            text: text.into(),
+            agrees: None,
+            model: None,
+        }
+    }
+}
+
+/// What the model found for one case × variant of an outcome table.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ModelCell {
+    /// The case (the row).
+    pub case: String,
+    /// The variant (the column).
+    pub variant: String,
+    /// How the seed's value compares, when the seed gives one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<SeedCheck>,
+    /// Each outcome with its table value and the interleaving that gives it.
+    pub outcomes: Vec<CellOutcome>,
+}
+
+/// One outcome of a model cell.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct CellOutcome {
+    /// The outcome's value of the table's observation (e.g. `SHUTDOWN`).
+    pub value: String,
+    /// The key steps of its shortest witness.
+    pub interleaving: Interleaving,
+}
+
+/// The seed's value for one case × variant against the model's outcome set.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct SeedCheck {
+    /// The table column the variant fills.
+    pub column: String,
+    /// The seed's value as the seed writes it (markup kept).
+    pub seed: String,
+    /// The model's distinct values of the table's observation, sorted.
+    pub values: Vec<String>,
+    /// The seed's value (markup ignored) is one of `values`.
+    pub agrees: bool,
+    /// The seed gives one value where the model finds more than one: which one happens depends
+    /// on the interleaving.
+    pub timing_dependent: bool,
+}
+
+impl SeedCheck {
+    /// `{REBOOT, SHUTDOWN}`.
+    pub fn set(&self) -> String {
+        format!("{{{}}}", self.values.join(", "))
+    }
+
+    /// What follows the set in a cell: ` ✓ (seed: x)`, ` ✗ (seed: x)`, then
+    /// ` ⚠ timing-dependent` when it is.
+    pub fn marks(&self) -> String {
+        format!(
+            " {} (seed: {}){}",
+            if self.agrees { "✓" } else { "✗" },
+            self.seed,
+            if self.timing_dependent {
+                " ⚠ timing-dependent"
+            } else {
+                ""
+            }
+        )
+    }
+
+    /// The timing-dependence sentence, when the check is timing-dependent.
+    pub fn timing_sentence(&self) -> Option<String> {
+        self.timing_dependent.then(|| {
+            format!(
+                "timing-dependent: the seed gives one value ({}), the model finds {} ({}), \
+                 depending on the interleaving",
+                plain(&self.seed),
+                self.values.len(),
+                self.values.join(", ")
+            )
+        })
+    }
 }
 
 /// A rendered-ready table.
@@ -60,6 +153,47 @@ fn value_of(outcome: &str, observation: Option<&str>) -> String {
             .to_string(),
         None => outcome.to_string(),
     }
+}
+
+/// The model's distinct values of the table's observation for `run`, sorted.
+fn values(spec: &TableSpec, run: &Run) -> Vec<String> {
+    let mut values: Vec<String> = match &run.got {
+        Got::Outcomes(o) => o
+            .iter()
+            .map(|o| value_of(o, spec.observation.as_deref()))
+            .collect(),
+        Got::Verdict(v) => vec![v.clone()],
+    };
+    values.sort();
+    values.dedup();
+    values
+}
+
+fn seed_check(spec: &TableSpec, column: &str, seed: &str, run: &Run) -> SeedCheck {
+    let values = values(spec, run);
+    SeedCheck {
+        column: column.to_string(),
+        seed: seed.to_string(),
+        agrees: values.contains(&plain(seed)),
+        timing_dependent: values.len() > 1,
+        values,
+    }
+}
+
+/// How the seed's value for `run`'s case compares with what `run` found, when the scenario's
+/// `table:` gives the seed a value in the column `run`'s variant fills.
+pub fn seed_of_run(scenario: &Scenario, run: &Run) -> Option<SeedCheck> {
+    let spec = scenario.file.table.as_ref()?;
+    let case = run.case.as_deref()?;
+    let (column, _) = spec.variants.iter().find(|(_, v)| **v == run.variant)?;
+    let parts = case.split(spec.split.as_str()).count();
+    let k = spec
+        .columns
+        .iter()
+        .position(|c| c == column)?
+        .checked_sub(parts)?;
+    let seed = spec.seed.get(case)?.get(k)?;
+    Some(seed_check(spec, column, seed, run))
 }
 
 /// The outcome table of a matrix scenario with a `table:` section, from its runs.
@@ -105,49 +239,42 @@ pub fn outcome_table(scenario: &Scenario, runs: &[Run]) -> Result<Option<Table>,
                 seed.len()
             ));
         }
-        let mut row: Vec<Cell> = parts
-            .iter()
-            .map(|p| Cell {
-                text: p.to_string(),
-                agrees: None,
-            })
-            .collect();
+        let mut row: Vec<Cell> = parts.iter().map(|p| Cell::plain(*p)).collect();
         for (k, col) in rest.iter().enumerate() {
             let seed_value = seed.get(k);
             let Some(variant) = spec.variants.get(col) else {
-                row.push(Cell {
-                    text: seed_value.cloned().unwrap_or_default(),
-                    agrees: None,
-                });
+                row.push(Cell::plain(seed_value.cloned().unwrap_or_default()));
                 continue;
             };
             let run = runs
                 .iter()
                 .find(|r| r.case.as_deref() == Some(case) && &r.variant == variant)
                 .ok_or_else(|| format!("{at}: no run of case `{case}` variant `{variant}`"))?;
-            let mut values: Vec<String> = match &run.got {
-                Got::Outcomes(o) => o
-                    .iter()
-                    .map(|o| value_of(o, spec.observation.as_deref()))
-                    .collect(),
-                Got::Verdict(v) => vec![v.clone()],
+            let check = seed_value.map(|sv| seed_check(spec, col, sv, run));
+            let text = match &check {
+                Some(c) => format!("{}{}", c.set(), c.marks()),
+                None => format!("{{{}}}", values(spec, run).join(", ")),
             };
-            values.sort();
-            values.dedup();
-            let set = values.join(" / ");
-            let cell = match seed_value {
-                Some(sv) => {
-                    let agrees = values.contains(&plain(sv));
-                    let mark = if agrees { "✓" } else { "✗" };
-                    Cell {
-                        text: format!("{set} {mark} (seed: {sv})"),
-                        agrees: Some(agrees),
-                    }
-                }
-                None => Cell {
-                    text: set,
-                    agrees: None,
-                },
+            let row_runs = runs
+                .iter()
+                .filter(|r| r.case.as_deref() == Some(case.as_str()));
+            let contrast: Vec<_> = row_runs.flat_map(interleaving::witnesses_of).collect();
+            let outcomes = interleaving::derive(&contrast, &interleaving::witnesses_of(run))
+                .into_iter()
+                .map(|i| CellOutcome {
+                    value: value_of(&i.outcome, spec.observation.as_deref()),
+                    interleaving: i,
+                })
+                .collect();
+            let cell = Cell {
+                text,
+                agrees: check.as_ref().map(|c| c.agrees),
+                model: Some(ModelCell {
+                    case: case.clone(),
+                    variant: variant.clone(),
+                    seed: check,
+                    outcomes,
+                }),
             };
             row.push(cell);
         }
@@ -183,10 +310,7 @@ pub fn verdict_tables(all: &[(Scenario, Vec<Run>)]) -> Vec<Table> {
                 .iter()
                 .map(|&i| {
                     let (s, runs) = &all[i];
-                    let mut row = vec![Cell {
-                        text: s.name.clone(),
-                        agrees: None,
-                    }];
+                    let mut row = vec![Cell::plain(s.name.clone())];
                     for v in &variants {
                         let run = runs.iter().find(|r| &r.variant == v);
                         row.push(match run {
@@ -197,11 +321,9 @@ pub fn verdict_tables(all: &[(Scenario, Vec<Run>)]) -> Vec<Table> {
                                     if r.matches() { "✓" } else { "✗ expected" }
                                 ),
                                 agrees: Some(r.matches()),
+                                model: None,
                             },
-                            None => Cell {
-                                text: "-".into(),
-                                agrees: None,
-                            },
+                            None => Cell::plain("-"),
                         });
                     }
                     row
@@ -238,6 +360,25 @@ pub fn markdown(t: &Table) -> String {
     s
 }
 
+/// A cell in HTML: a model cell's outcome values link to their interleavings
+/// ([`super::timing::anchor`]).
+fn cell_html(c: &Cell) -> String {
+    let Some(m) = c.model.as_ref().filter(|m| !m.outcomes.is_empty()) else {
+        return esc(&c.text);
+    };
+    let mut links: Vec<(&str, String)> = Vec::new();
+    for o in &m.outcomes {
+        if !links.iter().any(|(v, _)| *v == o.value) {
+            let id = super::timing::anchor(&m.case, &m.variant, &o.interleaving.outcome);
+            links.push((&o.value, format!("<a href=\"#{id}\">{}</a>", esc(&o.value))));
+        }
+    }
+    links.sort();
+    let set: Vec<String> = links.into_iter().map(|(_, l)| l).collect();
+    let marks = m.seed.as_ref().map(SeedCheck::marks).unwrap_or_default();
+    format!("{{{}}}{}", set.join(", "), esc(&marks))
+}
+
 /// The table in HTML (cells that agree with the seed green, that disagree red).
 pub fn html(t: &Table) -> String {
     let mut s = String::from("<table class=\"grid\"><tr>");
@@ -253,7 +394,7 @@ pub fn html(t: &Table) -> String {
                 Some(false) => " class=\"no\"",
                 None => "",
             };
-            let _ = write!(s, "<td{class}>{}</td>", esc(&c.text));
+            let _ = write!(s, "<td{class}>{}</td>", cell_html(c));
         }
         s.push_str("</tr>\n");
     }

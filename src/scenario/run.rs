@@ -50,6 +50,9 @@ pub struct Seen {
     pub count: u64,
     /// A shortest witness.
     pub trace: Trace,
+    /// 0-based step of `trace` after which the observed values last changed (the step that
+    /// decides the outcome); `None` when the initial state already has the outcome.
+    pub decided: Option<usize>,
 }
 
 /// The result of one scenario × case × variant.
@@ -188,10 +191,12 @@ pub fn run_model<M: Observable>(
         .outcomes
         .iter()
         .filter_map(|(name, o)| {
+            let path = o.path.as_ref()?;
             Some(Seen {
                 name: name.clone(),
                 count: o.count,
-                trace: traced(o.path.as_ref()?, format!("outcome: {name}"), None),
+                trace: traced(path, format!("outcome: {name}"), None),
+                decided: deciding_step(model, path),
             })
         })
         .collect();
@@ -230,6 +235,23 @@ pub fn run_model<M: Observable>(
         outcomes,
         incomplete_error,
     }
+}
+
+/// The last step of `path` that changes the observed values: the one after which the path's
+/// outcome holds for good.
+fn deciding_step<M: Observable>(model: &Checked<M>, path: &sim::Path<Checked<M>>) -> Option<usize> {
+    let mut state = model.init_states().get(path.init)?.clone();
+    let mut last = model.outcome_of(&state);
+    let mut decided = None;
+    for (i, action) in path.actions.iter().enumerate() {
+        state = model.next_state(&state, action);
+        let now = model.outcome_of(&state);
+        if now != last {
+            decided = Some(i);
+            last = now;
+        }
+    }
+    decided
 }
 
 /// Drops needless preemptions from a safety counterexample, keeping it a counterexample.
