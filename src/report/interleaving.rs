@@ -5,15 +5,22 @@
 //!
 //! - A step's **identity** is its actor, its label and how many steps of that actor and label
 //!   came before it in its witness; its **footprint** is every state path a step of that identity
-//!   writes in any of the witnesses.
+//!   writes in any of the witnesses, leaving out queues (list-valued fields: a channel's sends
+//!   and receives order messages, they do not contest a value).
 //! - Two identities of different actors form an **order-dependent pair** when both occur in two
 //!   witnesses, in one order in one and in the other order in the other, and their footprints
 //!   overlap (one writes what the other writes elsewhere: e.g. `api-2` clearing `fake_reboot`
 //!   before or after the SHUTDOWN handler that reads it). The overlapping paths are the
 //!   **contested fields**.
+//! - A **divergent step**: an identity that occurs in two witnesses but writes a value in one
+//!   that it leaves alone in the other (it took another branch, e.g. an agent call that fails
+//!   before clearing a flag). Only values count, not queues and not changes from or to null
+//!   (taking or freeing a job or a lock), and only fields another actor writes too; those
+//!   fields are contested as well.
 //! - The **deciding step** of a witness: the last step after which the observed values change
 //!   (computed when the run is searched, see [`crate::scenario::run::Seen::decided`]).
-//! - A witness's **key steps**, in trace order: the steps of an order-dependent pair, the steps
+//! - A witness's **key steps**, in trace order: the steps of an order-dependent pair, divergent
+//!   steps, the steps
 //!   that write a contested field, and its deciding step. Each is shown with its actor, label and
 //!   upstream name, its changes to contested fields (or that it changes none), and the outcome
 //!   it decides.
@@ -83,6 +90,23 @@ fn identities(trace: &Trace) -> Vec<Identity<'_>> {
     out
 }
 
+/// Whether two or more actors write `path` in `traces`.
+fn shared_by_actors(traces: &[&Trace], path: &str) -> bool {
+    let mut first: Option<&str> = None;
+    for t in traces {
+        for s in &t.steps {
+            if s.changes.iter().any(|c| c.path == path) {
+                match first {
+                    None => first = Some(&s.actor),
+                    Some(a) if a != s.actor => return true,
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+    false
+}
+
 /// The order-dependent identities and the contested fields of `witnesses`.
 fn contest<'a>(traces: &[&'a Trace]) -> (Vec<Identity<'a>>, Vec<String>) {
     let ids: Vec<Vec<Identity>> = traces.iter().map(|t| identities(t)).collect();
@@ -96,7 +120,10 @@ fn contest<'a>(traces: &[&'a Trace]) -> (Vec<Identity<'a>>, Vec<String>) {
                     footprints.len() - 1
                 }
             };
-            for c in &s.changes {
+            // A queue (a list-valued field) carries messages between actors; the order of its
+            // sends and receives is the messages' order, not a contest over one value.
+            let queue = |c: &&Change| c.before.is_array() || c.after.is_array();
+            for c in s.changes.iter().filter(|c| !queue(c)) {
                 if !footprints[k].1.contains(&c.path.as_str()) {
                     footprints[k].1.push(&c.path);
                 }
@@ -146,6 +173,47 @@ fn contest<'a>(traces: &[&'a Trace]) -> (Vec<Identity<'a>>, Vec<String>) {
                         if !fields.contains(&f) {
                             fields.push(f);
                         }
+                    }
+                }
+            }
+        }
+    }
+    // A step that writes different fields in two witnesses did something else in each (e.g.
+    // an agent call that clears fake_reboot in one and fails before it in the other): it is
+    // a key step, and the fields it writes in only one of them are contested.
+    for (x, xs) in ids.iter().enumerate() {
+        for (y, ys) in ids.iter().enumerate().skip(x + 1) {
+            for (i, id) in xs.iter().enumerate() {
+                let Some(j) = ys.iter().position(|o| o == id) else {
+                    continue;
+                };
+                // Values, not queues and not slots (a change from or to null takes or frees a
+                // job or a lock), of fields another actor writes too.
+                let written = |t: &Trace, k: usize| -> Vec<String> {
+                    t.steps[k]
+                        .changes
+                        .iter()
+                        .filter(|c| !c.before.is_array() && !c.after.is_array())
+                        .filter(|c| !c.before.is_null() && !c.after.is_null())
+                        .filter(|c| shared_by_actors(traces, &c.path))
+                        .map(|c| c.path.clone())
+                        .collect()
+                };
+                let (a, b) = (written(traces[x], i), written(traces[y], j));
+                let only: Vec<&String> = a
+                    .iter()
+                    .filter(|p| !b.contains(p))
+                    .chain(b.iter().filter(|p| !a.contains(p)))
+                    .collect();
+                if only.is_empty() {
+                    continue;
+                }
+                if !keys.contains(id) {
+                    keys.push(*id);
+                }
+                for f in only {
+                    if !fields.contains(f) {
+                        fields.push(f.clone());
                     }
                 }
             }
@@ -353,6 +421,48 @@ mod tests {
                 "step 2, event: shutdown [fn_shutdown] — d.flag: true → false",
                 "step 4, api-2: clear [fn_clear] — leaves d.flag as is",
                 "step 5, guest: boot [fn_boot] — leaves d.flag as is ⇒ r=REBOOT",
+            ]
+        );
+    }
+
+    /// The same call clears a flag another actor set in one witness and fails before it in
+    /// the other, with no order swapped: it is a key step of both, the flag is contested, and
+    /// its own bookkeeping (a field only it writes, a job it takes from null) is not.
+    #[test]
+    fn a_step_that_takes_another_branch_is_a_key_step() {
+        let set = || step("api-1", "set", &[("d.flag", json!(false), json!(true))]);
+        let done = || step("guest", "halt", &[("g", json!(0), json!(1))]);
+        let clears = trace(vec![
+            set(),
+            step(
+                "api-2",
+                "agent",
+                &[
+                    ("d.flag", json!(true), json!(false)),
+                    ("d.job", json!(null), json!(6)),
+                    ("t2", json!(0), json!(1)),
+                ],
+            ),
+            done(),
+        ]);
+        let fails = trace(vec![
+            set(),
+            step("api-2", "agent", &[("t2", json!(0), json!(2))]),
+            step("reboot", "job", &[("d.job", json!(null), json!(3))]),
+            done(),
+        ]);
+        let w = [
+            witness("r=SHUTDOWN", &clears, 2),
+            witness("r=REBOOT", &fails, 3),
+        ];
+        let got = derive(&w, &w);
+        assert_eq!(got[0].fields, vec!["d.flag"]);
+        assert_eq!(
+            got[1].lines(),
+            vec![
+                "step 1, api-1: set [fn_set] — d.flag: false → true",
+                "step 2, api-2: agent [fn_agent] — leaves d.flag as is",
+                "step 4, guest: halt [fn_halt] — leaves d.flag as is ⇒ r=REBOOT",
             ]
         );
     }
