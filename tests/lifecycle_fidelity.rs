@@ -66,9 +66,10 @@ expect:
 }
 
 /// Finding 2: in DEFAULT mode a failed agent path falls back to ACPI. After an ACPI shutdown
-/// the guest stops qemu-ga; a DEFAULT reboot's guest-sync then times out and
-/// `qemuDomainRebootMonitor` sets fakeReboot again, so the guest's poweroff can become a
-/// reboot. Without the fallback it could only shut down.
+/// the guest stops qemu-ga; a DEFAULT reboot that still finds libvirt's agent connected sends
+/// guest-sync, which times out, and `qemuDomainRebootMonitor` sets fakeReboot again while
+/// libvirt still holds the agent. Without the fallback fakeReboot could only be set again by
+/// a call that found the agent already gone.
 #[test]
 fn default_mode_falls_back_to_acpi_when_the_agent_fails() {
     assert_all_match(
@@ -84,9 +85,11 @@ setup:
     - {name: api-2, ops: [{wait: {domain: A, until: guest-acted}}, {reboot: {domain: A, mode: default}}]}
 variants:
   b0c144c5792: {fake_reboot: b0c144c5792}
-observe: [A.result]
+properties:
+  - {name: the fallback sets fakeReboot with the agent still connected, sometimes: 'A.fake_reboot && A.agent_connected && A.state == "running"'}
+  - {name: the domain can still reboot, sometimes: 'A.result == "REBOOT" && A.boots > 0'}
 expect:
-  b0c144c5792: {outcomes: ["A.result=REBOOT", "A.result=SHUTDOWN"]}
+  b0c144c5792: holds
 "#,
     );
 }
@@ -200,6 +203,56 @@ observe: [A.qemu]
 expect:
   today: {outcomes: ["A.qemu=exited"]}
   p2: {outcomes: ["A.qemu=running"]}
+"#,
+    );
+}
+
+/// Finding 1, in the keys of the model before the fix: with the default firmware (qboot) the
+/// fake reboot's own RESET is handled before its `cont` reply, so current libvirt's RESET
+/// handler never clears the next ACPI reboot's fakeReboot.
+#[test]
+fn a_fake_reboots_own_reset_is_handled_before_its_cont_returns() {
+    assert_all_match(
+        "own-reset",
+        r#"
+title: own RESET
+source: [test]
+model: lifecycle
+setup:
+  domains: [{name: A, guest_policy: first}]
+  threads:
+    - {name: api-1, ops: [{reboot: {domain: A, mode: acpi}}]}
+    - {name: api-2, ops: [{wait: {domain: A, until: guest-acted}}, {reboot: {domain: A, mode: acpi}}]}
+variants:
+  on-reset: {fake_reboot_clear: on-reset}
+properties:
+  - {name: never killed, at_end: 'A.result == "REBOOT"'}
+expect:
+  on-reset: holds
+"#,
+    );
+}
+
+/// Finding 4, in the keys of the model before the fix: the 2015/16 `qemuProcessStop` clears
+/// agentError while `priv->agent` is still set, so a destroy with the agent connected leaves
+/// no stale error behind.
+#[test]
+fn a_destroy_with_the_agent_connected_clears_agent_error_in_the_2016_code() {
+    assert_all_match(
+        "destroy-agent-error",
+        r#"
+title: destroy after an agent error
+source: [test]
+model: lifecycle
+setup:
+  domains: [{name: A, faults: [agent-error]}]
+  threads: [{name: api-1, ops: [{destroy: {domain: A}}, {start: {domain: A}}]}]
+variants:
+  pre-2.5: {agent_error: pre-2.5}
+properties:
+  - {name: agent usable, at_end: 'A.agent_available'}
+expect:
+  pre-2.5: holds
 "#,
     );
 }
