@@ -207,6 +207,13 @@ impl Trace {
                 reason: "fingerprint differs".to_string(),
             });
         }
+        let mut before = to_value(init);
+        if let Some(first) = first_difference(&self.init_state, &before) {
+            return Err(ReplayError::Init {
+                init: self.init,
+                reason: format!("the trace's `init_state` differs at `{first}`"),
+            });
+        }
         let actors = model.actors();
         let mut states = vec![init.clone()];
         let mut enabled = Vec::new();
@@ -227,6 +234,17 @@ impl Trace {
                     && to_value(*a) == step.action
             });
             let Some(action) = found else {
+                let same_name = enabled.iter().find(|a| {
+                    let info = model.step_info(a);
+                    actors[info.actor as usize] == step.actor && info.label == step.label
+                });
+                if let Some(a) = same_name {
+                    return Err(diverged(format!(
+                        "a step of that name is enabled here, but its action is {}, the trace says {}",
+                        to_value(a),
+                        step.action
+                    )));
+                }
                 let names: Vec<String> = enabled
                     .iter()
                     .map(|a| {
@@ -247,6 +265,23 @@ impl Trace {
                     step.fingerprint
                 )));
             }
+            let after = to_value(&next);
+            let mut changes = Vec::new();
+            diff("", &before, &after, &mut changes);
+            if changes != step.changes {
+                let first = changes
+                    .iter()
+                    .zip(&step.changes)
+                    .find(|(m, t)| m != t)
+                    .map(|(m, _)| m.path.clone())
+                    .or_else(|| changes.get(step.changes.len()).map(|c| c.path.clone()))
+                    .or_else(|| step.changes.get(changes.len()).map(|c| c.path.clone()))
+                    .unwrap_or_default();
+                return Err(diverged(format!(
+                    "the trace's recorded changes differ from the model's at `{first}`"
+                )));
+            }
+            before = after;
             states.push(next);
         }
         Ok(states)
@@ -267,6 +302,19 @@ impl Trace {
         }
         serde_yaml_ng::from_value(value).map_err(|e| format!("malformed trace: {e}"))
     }
+}
+
+/// The first path at which two JSON values differ, if they do.
+fn first_difference(a: &Value, b: &Value) -> Option<String> {
+    let mut changes = Vec::new();
+    diff("", a, b, &mut changes);
+    changes.into_iter().next().map(|c| {
+        if c.path.is_empty() {
+            "(the whole state)".to_string()
+        } else {
+            c.path
+        }
+    })
 }
 
 fn to_value<T: Serialize + ?Sized>(value: &T) -> Value {

@@ -173,6 +173,12 @@ fn check_mutations(sys: &Sys, trace: &Trace, pick: usize) -> Result<(), TestCase
     let refused = matches!(t.replay(sys), Err(ReplayError::Init { .. }));
     prop_assert!(refused);
 
+    // An edited initial state (same fingerprint) is refused: reports render `init_state`.
+    let mut t = trace.clone();
+    t.init_state = serde_json::json!({"edited": true});
+    let refused = matches!(t.replay(sys), Err(ReplayError::Init { .. }));
+    prop_assert!(refused, "an edited init_state replayed");
+
     prop_assert!(Trace::from_yaml("format: [unclosed").is_err());
     prop_assert!(Trace::from_yaml("just a string").is_err());
     let yaml = trace.to_yaml();
@@ -207,7 +213,24 @@ fn check_mutations(sys: &Sys, trace: &Trace, pick: usize) -> Result<(), TestCase
     } else {
         9.into()
     };
-    diverges_at(t.replay(sys), k + 1)?;
+    let r = t.replay(sys);
+    if let Err(ReplayError::Diverged { reason, .. }) = &r {
+        // The message never says the step is not enabled while listing it as enabled.
+        let named = format!("{}: {}", trace.steps[k].actor, trace.steps[k].label);
+        prop_assert!(
+            !(reason.contains("not enabled") && reason.contains(&named)),
+            "contradictory divergence: {}",
+            reason
+        );
+    }
+    diverges_at(r, k + 1)?;
+
+    // A recorded change edited (reports render `changes`).
+    let mut t = trace.clone();
+    if let Some(c) = t.steps[k].changes.first_mut() {
+        c.after = serde_json::json!("edited");
+        diverges_at(t.replay(sys), k + 1)?;
+    }
 
     // The recorded fingerprint changed.
     let mut t = trace.clone();

@@ -12,10 +12,11 @@ use serde::Serialize;
 use sim::{Model, Trace};
 
 use super::check::{load_all, Format};
-use super::replay::{load_trace, scenario_of};
+use super::replay::load_trace;
 use crate::error::{CliError, CliResult, EXIT_DRIFT, EXIT_OK};
 use crate::real::replay::{other_software, replay_real, supports_real, RealOutcome};
 use crate::scenario::checked::Checked;
+use crate::scenario::verify::scenario_of;
 use crate::scenario::{Job, Scenario, WithModel};
 
 /// Seed of the random sample of found traces (`vmrace fidelity --seed`).

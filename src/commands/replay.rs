@@ -1,7 +1,9 @@
-//! `vmrace replay TRACE`: re-executes a trace in simulation against the scenario it names.
+//! `vmrace replay TRACE`: re-executes a trace in simulation against the scenario it names (found
+//! relative to the trace, and checked to be the one the trace was made from), and says whether
+//! the trace's property is still violated at its end.
 
 use crate::error::{CliError, CliResult, EXIT_OK};
-use crate::scenario::{Expected, Job, Scenario};
+use crate::scenario::verify::{self, PropertyStatus};
 use sim::Trace;
 use std::path::Path;
 
@@ -12,42 +14,24 @@ pub fn load_trace(path: &Path) -> Result<Trace, CliError> {
     Trace::from_yaml(&text).map_err(|e| CliError::bad_input(format!("{}: {e}", path.display())))
 }
 
-/// The scenario and job a trace belongs to, from its context.
-pub fn scenario_of(trace: &Trace, path: &Path) -> Result<(Scenario, Job), CliError> {
-    let get = |k: &str| {
-        trace.context.get(k).cloned().ok_or_else(|| {
-            CliError::bad_input(format!(
-                "{}: the trace's context lacks `{k}`",
-                path.display()
-            ))
-        })
-    };
-    let scenario = Scenario::load(Path::new(&get("file")?))?;
-    let job = Job {
-        case: trace.context.get("case").cloned(),
-        variant: get("variant")?,
-        expected: Expected::Holds,
-    };
-    Ok((scenario, job))
-}
-
-/// Replays and prints the final observations.
+/// Replays and prints the final observations and the property's status.
 pub fn run(path: &Path) -> CliResult {
     let trace = load_trace(path)?;
-    let (scenario, job) = scenario_of(&trace, path)?;
-    match scenario.replay(&job, &trace)? {
-        Ok(observations) => {
-            println!(
-                "replayed {} steps of {} ({}): no divergence",
-                trace.steps.len(),
-                scenario.name,
-                job.variant
-            );
-            for (k, v) in observations {
-                println!("  {k} = {v}");
-            }
-            Ok(EXIT_OK)
+    let v = verify::verify(&trace, path)?;
+    println!(
+        "replayed {} steps of {} ({}): no divergence",
+        trace.steps.len(),
+        v.scenario.name,
+        v.job.variant
+    );
+    if let Some(p) = &trace.property {
+        match v.status {
+            PropertyStatus::Violated => println!("property `{p}`: still violated at the end"),
+            _ => println!("property `{p}`: NOT violated at the end of this trace"),
         }
-        Err(e) => Err(CliError::bad_input(format!("{}: {e}", path.display()))),
     }
+    for (k, value) in v.observations {
+        println!("  {k} = {value}");
+    }
+    Ok(EXIT_OK)
 }

@@ -4,7 +4,7 @@
 use crate::commands::replay::load_trace;
 use crate::error::{CliError, CliResult, EXIT_OK};
 use crate::report::{bundle, explain, html, markdown, svg, Witness};
-use crate::scenario::Scenario;
+use crate::scenario::verify::{self, PropertyStatus};
 use std::path::{Path, PathBuf};
 
 /// What `vmrace report` writes.
@@ -20,14 +20,20 @@ pub enum Format {
     Json,
 }
 
-/// Loads a trace and, when its context names a scenario file that loads, that scenario.
+/// Loads a trace and replays it against its scenario before anything is rendered: a trace
+/// that does not replay, names an unknown property, or ends before its property is violated
+/// is refused.
 pub fn witness_of(path: &Path) -> Result<Witness, CliError> {
     let trace = load_trace(path)?;
-    let scenario = match trace.context.get("file") {
-        Some(f) if Path::new(f).exists() => Some(Scenario::load(Path::new(f))?),
-        _ => None,
-    };
-    Ok(Witness::of_trace(trace, scenario.as_ref()))
+    let v = verify::verify(&trace, path)?;
+    if v.status == PropertyStatus::NotViolated {
+        return Err(CliError::bad_input(format!(
+            "{}: the trace ends before its property `{}` is violated (a cut or edited trace)",
+            path.display(),
+            trace.property.as_deref().unwrap_or_default()
+        )));
+    }
+    Ok(Witness::of_trace(trace, Some(&v.scenario)))
 }
 
 fn emit(text: &str, out: Option<&Path>) -> CliResult {

@@ -2,16 +2,11 @@
 //! name; `check --traces DIR` replays the stored traces first and reports a trace that no longer
 //! replays, or no longer violates its property, where the scenario still expects a violation.
 
-use crate::commands::replay::{load_trace, scenario_of};
+use crate::commands::replay::load_trace;
 use crate::error::CliError;
-use crate::scenario::checked::Checked;
 use crate::scenario::run::Run;
-use crate::scenario::{Expected, WithModel};
-use models::lifecycle::Lifecycle;
-use models::migration::Migration;
-use models::network::Network;
-use models::scenario::Observable;
-use sim::{Model, PropertyKind, Trace};
+use crate::scenario::verify::{self, PropertyStatus};
+use crate::scenario::Expected;
 use std::path::{Path, PathBuf};
 
 /// A file-name-safe slug: ASCII alphanumerics kept, runs of anything else become one `-`.
@@ -93,7 +88,7 @@ pub fn verify(path: &Path) -> Result<Verdict, CliError> {
             path.display()
         ))
     })?;
-    let (scenario, job) = scenario_of(&trace, path)?;
+    let (scenario, job) = verify::scenario_of(&trace, path)?;
     let expected = scenario
         .jobs()?
         .into_iter()
@@ -114,13 +109,19 @@ pub fn verify(path: &Path) -> Result<Verdict, CliError> {
     if expected != Expected::Violated {
         return Ok(Verdict::NotExpected);
     }
-    let mut check = Check {
-        trace: &trace,
-        property: &property,
-        out: None,
-    };
-    scenario.with_model(&job, &mut check)?;
-    Ok(check.out.expect("the model replayed"))
+    if property != verify::DEADLOCK && !scenario.file.properties.iter().any(|p| p.name == property)
+    {
+        return Err(CliError::bad_input(format!(
+            "{}: the trace's property `{property}` is not a property of scenario {}",
+            path.display(),
+            scenario.name
+        )));
+    }
+    Ok(match verify::replay(&scenario, &job, &trace)? {
+        Err(e) => Verdict::NoLongerReplays(e.to_string()),
+        Ok((_, PropertyStatus::Violated)) => Verdict::StillViolates,
+        Ok(_) => Verdict::NoLongerViolates,
+    })
 }
 
 /// Replays every stored trace in `dir`; prints one line per trace on stderr and returns how many
@@ -144,54 +145,4 @@ pub fn verify_all(dir: &Path) -> Result<usize, CliError> {
         eprintln!("trace {}: {line}", path.display());
     }
     Ok(failed)
-}
-
-struct Check<'a> {
-    trace: &'a Trace,
-    property: &'a str,
-    out: Option<Verdict>,
-}
-
-impl Check<'_> {
-    fn go<M: Observable>(&mut self, model: &Checked<M>) {
-        let states = match self.trace.replay(model) {
-            Ok(s) => s,
-            Err(e) => {
-                self.out = Some(Verdict::NoLongerReplays(e.to_string()));
-                return;
-            }
-        };
-        let last = states.last().expect("the initial state");
-        let mut enabled = Vec::new();
-        model.actions(last, &mut enabled);
-        let terminal = enabled.is_empty();
-        let props = model.properties();
-        let violates = match props.iter().find(|p| p.name == self.property) {
-            Some(p) => match p.kind {
-                PropertyKind::Always => states.iter().any(|s| !p.holds(model, s)),
-                PropertyKind::AtEnd => terminal && !p.holds(model, last),
-                // Liveness lassos and vacuity: replaying without divergence is the check.
-                PropertyKind::Eventually | PropertyKind::Sometimes => true,
-            },
-            // `deadlock`: the run ends in a terminal state the model does not call done.
-            None => terminal && !model.is_done(last),
-        };
-        self.out = Some(if violates {
-            Verdict::StillViolates
-        } else {
-            Verdict::NoLongerViolates
-        });
-    }
-}
-
-impl WithModel for Check<'_> {
-    fn lifecycle(&mut self, model: &Checked<Lifecycle>) {
-        self.go(model)
-    }
-    fn network(&mut self, model: &Checked<Network>) {
-        self.go(model)
-    }
-    fn migration(&mut self, model: &Checked<Migration>) {
-        self.go(model)
-    }
 }

@@ -185,13 +185,6 @@ pub const TOP_KEYS: &[&str] = &[
     "table",
 ];
 
-/// Reads and parses a scenario file.
-pub fn load(path: &Path) -> Result<ScenarioFile, CliError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::bad_input(format!("{}: cannot read: {e}", path.display())))?;
-    parse(path, &text)
-}
-
 /// Parses scenario text; errors name the file, line and column, and suggest a key for typos.
 pub fn parse(path: &Path, text: &str) -> Result<ScenarioFile, CliError> {
     serde_yaml_ng::from_str(text).map_err(|e| {

@@ -5,6 +5,7 @@ pub mod checked;
 pub mod file;
 pub mod merge;
 pub mod run;
+pub mod verify;
 
 use crate::error::CliError;
 use checked::Checked;
@@ -63,6 +64,8 @@ pub struct Scenario {
     pub name: String,
     /// The parsed file.
     pub file: ScenarioFile,
+    /// The SHA-256 of the file's bytes (traces record it, replays check it).
+    pub sha256: String,
 }
 
 /// One unit of work: a case (for matrix scenarios) and a variant.
@@ -79,7 +82,9 @@ pub struct Job {
 impl Scenario {
     /// Loads and validates a scenario: every case × variant must have an expectation and build.
     pub fn load(path: &Path) -> Result<Scenario, CliError> {
-        let file = file::load(path)?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| CliError::bad_input(format!("{}: cannot read: {e}", path.display())))?;
+        let file = file::parse(path, &text)?;
         let name = file.name.clone().unwrap_or_else(|| {
             path.file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
@@ -89,6 +94,7 @@ impl Scenario {
             path: path.to_path_buf(),
             name,
             file,
+            sha256: verify::sha256_hex(text.as_bytes()),
         };
         if !models().iter().any(|m| m.name == scenario.file.model) {
             let names: Vec<&str> = models().iter().map(|m| m.name).collect();
@@ -358,6 +364,7 @@ impl Scenario {
         let mut c = BTreeMap::new();
         c.insert("scenario".into(), self.name.clone());
         c.insert("file".into(), self.path.display().to_string());
+        c.insert(verify::SCENARIO_SHA256.into(), self.sha256.clone());
         c.insert("variant".into(), job.variant.clone());
         if let Some(case) = &job.case {
             c.insert("case".into(), case.clone());
