@@ -141,6 +141,13 @@ fn domain_setup(setup: &Value) -> Result<DomainSetup, CliError> {
     })
 }
 
+/// `Some(reason)` when the real replay cannot drive `job`'s setup (known when the scenario
+/// loads, before any QEMU starts).
+pub fn not_replayable(scenario: &Scenario, job: &Job) -> Result<Option<String>, CliError> {
+    let setup: Value = scenario.setup_as(job)?;
+    Ok(domain_setup(&setup).err().map(|e| e.message))
+}
+
 /// The compared observation names for the one domain: the always-compared
 /// ones plus those of the scenario's `observe:` list that are [`OBSERVABLE`].
 fn compared(scenario: &Scenario, dom: &str) -> Vec<String> {
