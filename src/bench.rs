@@ -1,4 +1,4 @@
-//! `vmrace bench`: the SPEC.md benchmark models, measured (states, transitions, states per
+//! `vmrace bench`: the benchmark models of docs/bench.md, measured (states, transitions, states per
 //! second, peak memory) and compared with the reference counts.
 
 use crate::error::{CliError, CliResult};
@@ -7,7 +7,7 @@ use models::bench::{Cleanup, Naming, RebootStorm, TapChurn};
 use serde::Serialize;
 use sim::{explore, Model, Options, Reduction, Strategy};
 
-/// The reference counts shipped with the project (a copy of `shared/bench/reference-counts.tsv`).
+/// The reference counts shipped with the project (`bench/reference-counts.tsv`).
 pub const REFERENCE: &str = include_str!("../bench/reference-counts.tsv");
 
 /// One benchmark configuration.

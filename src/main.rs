@@ -212,7 +212,7 @@ enum Command {
         #[command(subcommand)]
         action: GuestAction,
     },
-    /// Measure the explorer on the SPEC.md benchmark models (states/s, distinct states, memory).
+    /// Measure the explorer on the benchmark models of docs/bench.md (states/s, distinct states, memory).
     ///
     /// With no --model it runs the default suite: every reference configuration up to N=4 with
     /// reductions off, and reboot-storm with reduction for N=1..8.

@@ -5,7 +5,7 @@
 //! QEMU, the guest and its agent, a process supervisor: seeds 000, 001, 002), `network` (the
 //! kernel tap table, Open vSwitch, the Linux bridge and libvirt's NIC setup and teardown: seed
 //! 004) and `migration` (QEMU's block layer during migration, libvirt's /dev namespace: seed
-//! 003). `bench` holds the SPEC.md benchmark models.
+//! 003). `bench` holds the benchmark models of docs/bench.md.
 
 pub mod bench;
 pub mod lifecycle;

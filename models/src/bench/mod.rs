@@ -1,4 +1,4 @@
-//! The two benchmark models of `shared/bench/SPEC.md`, implemented exactly (not the faithful
+//! The two benchmark models of `docs/bench.md`, implemented exactly (not the faithful
 //! libvirt models), so that the explorer's counts can be compared with other model checkers.
 
 pub mod reboot_storm;

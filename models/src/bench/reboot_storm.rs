@@ -65,7 +65,7 @@ pub struct Step {
     label: Label,
 }
 
-/// The steps of SPEC.md.
+/// The steps of docs/bench.md.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum Label {
     /// `fake := true`.

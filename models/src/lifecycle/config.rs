@@ -252,7 +252,7 @@ pub enum FakeRebootVariant {
     Revert,
 }
 
-/// Where libvirt clears fakeReboot once it acts on it (FACTS §1.2, "history").
+/// Where libvirt clears fakeReboot once it acts on it (the history of `qemuProcessShutdownOrReboot` and `qemuProcessHandleReset`).
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 pub enum FakeRebootClear {
     /// Current code: `qemuProcessHandleReset` and the reboot thread's cleanup clear it.

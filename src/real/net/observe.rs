@@ -3,7 +3,7 @@
 //!
 //! For OVS the verdict uses OVSDB state (port on the bridge whose interface carries the VM's
 //! `vm-id`), not data-plane reachability: with the userspace datapath a reused name can be
-//! half-broken in the data plane even while OVSDB is right (see REAL-NET.md, section 4.3), and
+//! half-broken in the data plane even while OVSDB is right (measured: with the userspace datapath, frames from B never reach the switch in that window; docs/real-replay.md), and
 //! the race's decisive effect, the late `del-port`, is an OVSDB change.
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -3,7 +3,7 @@
 //! the guest agent, the serial console and the vmrace schedule-control port.
 //!
 //! The guest is built by `guest/build.sh` (see `guest/README.md`); the
-//! measured facts behind these choices are in `shared/cases/REAL-QEMU.md`.
+//! measured facts behind these choices are in docs/real-replay.md.
 //! A typical run:
 //!
 //! ```no_run
