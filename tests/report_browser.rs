@@ -107,11 +107,12 @@ fn every_html_report_renders_in_chromium() {
             *arrows,
             "{name}: arrows"
         );
-        let status = format!("rendered {lifelines} lifelines, {arrows} arrows");
+        let status = format!("data-rendered=\"{lifelines} lifelines, {arrows} arrows\"");
         assert!(
             dom.contains(&status),
             "{name}: the script counted otherwise ({status})"
         );
+        assert!(!dom.contains("js-status"), "{name}: a debug footer");
         let page_text = std::fs::read_to_string(page).expect("page");
         assert!(
             !page_text.contains(" src=\"") && !page_text.contains("<link"),

@@ -197,3 +197,62 @@ fn timing_dependent_cells_show_each_outcomes_interleaving() {
     }
     assert!(two > 0, "some cell of the seed's table is timing-dependent");
 }
+
+/// The seed's own markup renders as HTML in table cells, and rows whose model results differ
+/// from the expected result are marked.
+#[test]
+fn seed_markup_renders_and_differing_rows_are_marked() {
+    let (s, runs) = &seed_000();
+    let t = outcome_table(s, runs).expect("valid").expect("a table");
+    let html = table::html(&t);
+    assert!(html.contains("<s>REBOOT</s>"), "{html}");
+    assert!(html.contains("<strong>SHUTDOWN</strong>"), "{html}");
+    assert!(!html.contains("~REBOOT~"), "raw markup in a cell");
+    assert!(html.contains("(seed: <s>REBOOT</s>)"), "{html}");
+    let row_of = |case: &str| {
+        html.lines()
+            .find(|l| {
+                l.contains(&format!("<td>{}</td>", case.split(", ").next().unwrap())) && {
+                    let second = case.split(", ").nth(1).unwrap();
+                    l.contains(&format!("<td>{second}</td>"))
+                }
+            })
+            .unwrap_or_else(|| panic!("row {case}"))
+            .to_string()
+    };
+    assert!(row_of("ACPI SHUTDOWN, ACPI REBOOT").starts_with("<tr class=\"differs\">"));
+    assert!(row_of("AGENT REBOOT, AGENT REBOOT").starts_with("<tr>"));
+}
+
+/// An `always` property breaks at the first step after which it is false; an outcome witness
+/// carries no break marker.
+#[test]
+fn the_break_marker_sits_where_the_property_breaks() {
+    let all = run_all(
+        &[PathBuf::from(
+            "scenarios/seed-000-acpi-then-agent-reboot.yaml",
+        )],
+        1,
+    )
+    .expect("runs");
+    let (scenario, runs) = &all[0];
+    let every: Vec<_> = runs.iter().flat_map(|r| witnesses(scenario, r)).collect();
+    let killed = every
+        .iter()
+        .find(|w| w.meta.what == "libvirt never kills QEMU after a reboot request")
+        .expect("the always witness");
+    let at = killed.analysis.break_step.expect("a break step");
+    let step = &killed.trace.steps[at];
+    assert!(
+        step.changes
+            .iter()
+            .any(|c| c.path.ends_with("killed") && c.after == true),
+        "the marker is on the step that kills: {step:?}"
+    );
+    for w in every.iter().filter(|w| w.meta.verdict == "outcome") {
+        assert_eq!(
+            w.analysis.break_step, None,
+            "an outcome witness breaks nothing"
+        );
+    }
+}

@@ -108,7 +108,8 @@ fn mark(run: &Run) -> &'static str {
 const MARKS: &str = "{…}: the model's exact outcome set for the table's observation (each \
      outcome's interleaving is below); ✓: the seed's value is one of them; ✗: it is not; \
      ⚠ timing-dependent: the seed gives one value where the model finds more than one, so which \
-     one happens depends on the interleaving.";
+     one happens depends on the interleaving. In HTML, a row whose model results differ from \
+     its expected result is marked (amber).";
 
 /// One scenario's Markdown report.
 pub fn scenario_markdown(s: &Scenario, runs: &[Run]) -> Result<String, CliError> {

@@ -21,6 +21,7 @@ pre.diff{background:#f7f7f7;border:1px solid #ddd;padding:8px;white-space:pre-wr
 button{margin-right:6px}
 table.grid{border-collapse:collapse;margin:8px 0} table.grid td,table.grid th{border:1px solid #bbb;padding:4px 8px;text-align:left}
 table.grid th{background:#eef} .yes{background:#e9f7ec} .no{background:#fde8e8}
+tr.differs td:not(.yes):not(.no){background:#fff3d6} tr.differs td:first-child{border-left:4px solid #e0a000}
 .timing{background:#fff4e5;border-left:4px solid #e69500;padding:4px 10px}
 "#;
 
@@ -64,8 +65,7 @@ document.querySelectorAll('svg.seq').forEach(function(svg){
   sec.querySelector('button.collapse').addEventListener('click',function(){svg.vmOpen={};layout(svg);});
 });
 if(location.hash==='#expand'){document.querySelectorAll('button.expand').forEach(function(b){b.click();});}
-var s=document.getElementById('js-status');
-if(s){s.textContent='rendered '+document.querySelectorAll('g.lifeline').length+' lifelines, '+document.querySelectorAll('g.arrow').length+' arrows';}
+document.body.setAttribute('data-rendered',document.querySelectorAll('g.lifeline').length+' lifelines, '+document.querySelectorAll('g.arrow').length+' arrows');
 document.body.setAttribute('data-js','ok');
 })();
 "#;
@@ -76,7 +76,7 @@ pub fn page(title: &str, body: &str) -> String {
         .replace("__ROW__", &ROW.to_string())
         .replace("__HEAD__", &HEAD.to_string());
     format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n{body}<p id=\"js-status\" style=\"color:#999;font-size:80%\"></p>\n<script>{js}</script>\n</body>\n</html>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n{body}<script>{js}</script>\n</body>\n</html>\n",
         esc(title)
     )
 }

@@ -13,7 +13,7 @@ pub mod table;
 pub mod timing;
 
 use crate::scenario::run::{Broken, Run, Seen};
-use crate::scenario::Scenario;
+use crate::scenario::{verify, Expected, Job, Scenario};
 use analysis::{analyse, Analysis};
 use serde::Serialize;
 use sim::Trace;
@@ -53,8 +53,10 @@ pub struct Witness {
 
 impl Witness {
     /// Builds a witness and analyses it.
-    pub fn new(meta: Meta, trace: Trace) -> Witness {
-        let analysis = analyse(&trace, &meta.names);
+    /// `breaks` is the step where the witness's property breaks (none for an outcome witness).
+    pub fn new(meta: Meta, trace: Trace, breaks: Option<usize>) -> Witness {
+        let mut analysis = analyse(&trace, &meta.names);
+        analysis.break_step = breaks;
         Witness {
             meta,
             trace,
@@ -74,7 +76,8 @@ impl Witness {
             names,
             ..base_meta(scenario, run)
         };
-        Witness::new(meta, b.trace.clone())
+        let breaks = verify::break_step(scenario, &job_of(run), &b.trace);
+        Witness::new(meta, b.trace.clone(), breaks)
     }
 
     /// The witness of an outcome found by a run.
@@ -86,7 +89,7 @@ impl Witness {
             names: [scenario.file.observe.clone(), all_property_text(scenario)].concat(),
             ..base_meta(scenario, run)
         };
-        Witness::new(meta, o.trace.clone())
+        Witness::new(meta, o.trace.clone(), None)
     }
 
     /// A witness from a trace file, with the scenario it names when that can be loaded.
@@ -125,7 +128,15 @@ impl Witness {
             means,
             names,
         };
-        Witness::new(meta, trace)
+        let breaks = scenario.and_then(|s| {
+            let job = Job {
+                case: get("case"),
+                variant: get("variant")?,
+                expected: Expected::Violated,
+            };
+            verify::break_step(s, &job, &trace)
+        });
+        Witness::new(meta, trace, breaks)
     }
 
     /// A one-line heading: scenario, case, variant and what was found.
@@ -255,4 +266,13 @@ pub fn slug(text: &str) -> String {
         }
     }
     out.trim_end_matches('-').to_string()
+}
+
+/// The case and variant a run ran.
+fn job_of(run: &Run) -> Job {
+    Job {
+        case: run.case.clone(),
+        variant: run.variant.clone(),
+        expected: run.expected.clone(),
+    }
 }

@@ -138,6 +138,56 @@ pub struct Table {
     pub columns: Vec<String>,
     /// Rows of cells.
     pub rows: Vec<Vec<Cell>>,
+    /// The column holding what a row is expected to give: the only seed column no variant
+    /// fills (the seed's "Expected Result"), if there is exactly one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_column: Option<usize>,
+}
+
+impl Table {
+    /// Whether a row's model cells give anything but its expected value (every model cell's
+    /// outcome set must be exactly the expected value; markup such as `~x~` ignored).
+    pub fn row_differs(&self, row: &[Cell]) -> bool {
+        let Some(expected) = self.expected_column.and_then(|i| row.get(i)) else {
+            return false;
+        };
+        let want = plain(&expected.text);
+        row.iter()
+            .filter_map(|c| c.model.as_ref())
+            .any(|m| m.outcomes.is_empty() || m.outcomes.iter().any(|o| o.value != want))
+    }
+}
+
+/// A seed value's inline Markdown (`~struck~`, `**strong**`) as HTML.
+fn inline_html(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let (marker, open, close) = if rest.starts_with("**") {
+            ("**", "<strong>", "</strong>")
+        } else if rest.starts_with('~') {
+            ("~", "<s>", "</s>")
+        } else {
+            let next = rest.find(['*', '~']).unwrap_or(rest.len()).max(1);
+            out.push_str(&esc(&rest[..next]));
+            rest = &rest[next..];
+            continue;
+        };
+        match rest[marker.len()..].find(marker) {
+            Some(end) => {
+                let inner = &rest[marker.len()..marker.len() + end];
+                out.push_str(open);
+                out.push_str(&inline_html(inner));
+                out.push_str(close);
+                rest = &rest[2 * marker.len() + end..];
+            }
+            None => {
+                out.push_str(&esc(marker));
+                rest = &rest[marker.len()..];
+            }
+        }
+    }
+    out
 }
 
 fn plain(seed: &str) -> String {
@@ -280,10 +330,25 @@ pub fn outcome_table(scenario: &Scenario, runs: &[Run]) -> Result<Option<Table>,
         }
         rows.push(row);
     }
+    let seed_only: Vec<usize> = spec
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| *i >= first_seed_column(spec, &cases) && !spec.variants.contains_key(*c))
+        .map(|(i, _)| i)
+        .collect();
     Ok(Some(Table {
         columns: spec.columns.clone(),
         rows,
+        expected_column: (seed_only.len() == 1).then(|| seed_only[0]),
     }))
+}
+
+/// The first column after the case-name parts (the split of the first case).
+fn first_seed_column(spec: &TableSpec, cases: &[String]) -> usize {
+    cases
+        .first()
+        .map_or(0, |c| c.split(spec.split.as_str()).count())
 }
 
 /// Verdict tables: scenarios without cases grouped by identical variant lists (groups of two
@@ -329,7 +394,11 @@ pub fn verdict_tables(all: &[(Scenario, Vec<Run>)]) -> Vec<Table> {
                     row
                 })
                 .collect();
-            Table { columns, rows }
+            Table {
+                columns,
+                rows,
+                expected_column: None,
+            }
         })
         .collect()
 }
@@ -364,7 +433,7 @@ pub fn markdown(t: &Table) -> String {
 /// ([`super::timing::anchor`]).
 fn cell_html(c: &Cell) -> String {
     let Some(m) = c.model.as_ref().filter(|m| !m.outcomes.is_empty()) else {
-        return esc(&c.text);
+        return inline_html(&c.text);
     };
     let mut links: Vec<(&str, String)> = Vec::new();
     for o in &m.outcomes {
@@ -376,10 +445,11 @@ fn cell_html(c: &Cell) -> String {
     links.sort();
     let set: Vec<String> = links.into_iter().map(|(_, l)| l).collect();
     let marks = m.seed.as_ref().map(SeedCheck::marks).unwrap_or_default();
-    format!("{{{}}}{}", set.join(", "), esc(&marks))
+    format!("{{{}}}{}", set.join(", "), inline_html(&marks))
 }
 
-/// The table in HTML (cells that agree with the seed green, that disagree red).
+/// The table in HTML (cells that agree with the seed green, that disagree red; rows whose
+/// model results differ from the expected one marked `differs`).
 pub fn html(t: &Table) -> String {
     let mut s = String::from("<table class=\"grid\"><tr>");
     for c in &t.columns {
@@ -387,7 +457,11 @@ pub fn html(t: &Table) -> String {
     }
     s.push_str("</tr>\n");
     for row in &t.rows {
-        s.push_str("<tr>");
+        s.push_str(if t.row_differs(row) {
+            "<tr class=\"differs\">"
+        } else {
+            "<tr>"
+        });
         for c in row {
             let class = match c.agrees {
                 Some(true) => " class=\"yes\"",
@@ -400,4 +474,16 @@ pub fn html(t: &Table) -> String {
     }
     s.push_str("</table>\n");
     s
+}
+
+#[cfg(test)]
+mod markup_tests {
+    use super::inline_html;
+
+    #[test]
+    fn seed_markup_becomes_html() {
+        assert_eq!(inline_html("~REBOOT~"), "<s>REBOOT</s>");
+        assert_eq!(inline_html("**SHUTDOWN**"), "<strong>SHUTDOWN</strong>");
+        assert_eq!(inline_html("a <b> ~x"), "a &lt;b&gt; ~x");
+    }
 }

@@ -196,6 +196,51 @@ impl Check<'_> {
     }
 }
 
+/// The 0-based step at which the trace's property breaks: the first step after which an
+/// `always` property is false, else the last step (`at_end`, `eventually`, deadlock are judged
+/// at the end). `None` for a trace without a property or one that does not replay.
+pub fn break_step(scenario: &Scenario, job: &Job, trace: &Trace) -> Option<usize> {
+    trace.property.as_ref()?;
+    let mut finder = BreakFinder { trace, out: None };
+    scenario.with_model(job, &mut finder).ok()?;
+    finder.out.flatten()
+}
+
+struct BreakFinder<'a> {
+    trace: &'a Trace,
+    out: Option<Option<usize>>,
+}
+
+impl BreakFinder<'_> {
+    fn go<M: Observable>(&mut self, model: &Checked<M>) {
+        let Ok(states) = self.trace.replay(model) else {
+            self.out = Some(None);
+            return;
+        };
+        let last = self.trace.steps.len().checked_sub(1);
+        let props = model.properties();
+        let first_false = props
+            .iter()
+            .find(|p| Some(&p.name) == self.trace.property.as_ref())
+            .filter(|p| p.kind == PropertyKind::Always)
+            .and_then(|p| states.iter().position(|s| !p.holds(model, s)))
+            .map(|i| i.saturating_sub(1));
+        self.out = Some(first_false.or(last));
+    }
+}
+
+impl WithModel for BreakFinder<'_> {
+    fn lifecycle(&mut self, model: &Checked<Lifecycle>) {
+        self.go(model)
+    }
+    fn network(&mut self, model: &Checked<Network>) {
+        self.go(model)
+    }
+    fn migration(&mut self, model: &Checked<Migration>) {
+        self.go(model)
+    }
+}
+
 /// Whether the trace's property is violated along the replayed `states`.
 fn status<M: Model>(model: &M, trace: &Trace, states: &[M::State]) -> PropertyStatus {
     let Some(property) = &trace.property else {
