@@ -69,3 +69,16 @@ fn a_file_that_is_not_a_trace_is_bad_input() {
     assert_eq!(code, 2);
     assert!(err.contains("not a vmrace trace"), "{err}");
 }
+
+#[test]
+fn explore_names_property_kinds_as_scenarios_write_them() {
+    let (code, out, err) = vmrace(&[
+        "explore",
+        "scenarios/seed-001-agent-error.yaml",
+        "--variant",
+        "pre-2.5",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("(at_end):"), "{out}");
+    assert!(!out.contains("AtEnd"), "a Rust type name in the output");
+}

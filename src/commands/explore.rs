@@ -67,7 +67,7 @@ pub fn run(
             print!("{}", story(&o.trace));
         }
         for b in &run.broken {
-            println!("\nviolated `{}` ({:?}):", b.property, b.kind);
+            println!("\nviolated `{}` ({}):", b.property, b.kind);
             if let Some(m) = &b.means {
                 println!("  {m}");
             }

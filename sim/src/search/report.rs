@@ -51,6 +51,18 @@ pub enum ViolationKind {
     Deadlock,
 }
 
+impl std::fmt::Display for ViolationKind {
+    /// The scenario keyword of the property kind (`always`, `at_end`, `eventually`, `deadlock`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ViolationKind::Always => "always",
+            ViolationKind::AtEnd => "at_end",
+            ViolationKind::Eventually => "eventually",
+            ViolationKind::Deadlock => "deadlock",
+        })
+    }
+}
+
 impl From<PropertyKind> for ViolationKind {
     fn from(kind: PropertyKind) -> Self {
         match kind {
