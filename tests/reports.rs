@@ -249,6 +249,25 @@ fn the_break_marker_sits_where_the_property_breaks() {
             .any(|c| c.path.ends_with("killed") && c.after == true),
         "the marker is on the step that kills: {step:?}"
     );
+    // An `at_end` property is judged over the run: marked where the run was decided (the kill),
+    // not at the trace's last step.
+    let at_end = every
+        .iter()
+        .find(|w| w.meta.what == "reboot requests never kill the domain")
+        .expect("the at_end witness");
+    let at = at_end.analysis.break_step.expect("a break step");
+    assert!(
+        at + 1 < at_end.trace.steps.len(),
+        "not simply the last step"
+    );
+    assert!(
+        at_end.trace.steps[at]
+            .changes
+            .iter()
+            .any(|c| c.path.ends_with("killed")),
+        "{:?}",
+        at_end.trace.steps[at]
+    );
     for w in every.iter().filter(|w| w.meta.verdict == "outcome") {
         assert_eq!(
             w.analysis.break_step, None,

@@ -53,10 +53,22 @@ pub struct Witness {
 
 impl Witness {
     /// Builds a witness and analyses it.
-    /// `breaks` is the step where the witness's property breaks (none for an outcome witness).
-    pub fn new(meta: Meta, trace: Trace, breaks: Option<usize>) -> Witness {
+    /// `breaks` says where the witness's property breaks. A property judged over the whole run
+    /// (`at_end`, `eventually`, deadlock) is marked at the last step that changes a field it
+    /// names (where the run was decided), else at the last step.
+    pub fn new(meta: Meta, trace: Trace, breaks: verify::Breaks) -> Witness {
         let mut analysis = analyse(&trace, &meta.names);
-        analysis.break_step = breaks;
+        analysis.break_step = match breaks {
+            verify::Breaks::Nowhere => None,
+            verify::Breaks::At(i) => Some(i),
+            verify::Breaks::OverTheRun => analysis
+                .highlights
+                .iter()
+                .rev()
+                .find(|h| h.why == "property")
+                .map(|h| h.step)
+                .or(trace.steps.len().checked_sub(1)),
+        };
         Witness {
             meta,
             trace,
@@ -89,7 +101,7 @@ impl Witness {
             names: [scenario.file.observe.clone(), all_property_text(scenario)].concat(),
             ..base_meta(scenario, run)
         };
-        Witness::new(meta, o.trace.clone(), None)
+        Witness::new(meta, o.trace.clone(), verify::Breaks::Nowhere)
     }
 
     /// A witness from a trace file, with the scenario it names when that can be loaded.
@@ -128,14 +140,17 @@ impl Witness {
             means,
             names,
         };
-        let breaks = scenario.and_then(|s| {
-            let job = Job {
-                case: get("case"),
-                variant: get("variant")?,
-                expected: Expected::Violated,
-            };
-            verify::break_step(s, &job, &trace)
-        });
+        let breaks =
+            scenario
+                .zip(get("variant"))
+                .map_or(verify::Breaks::Nowhere, |(s, variant)| {
+                    let job = Job {
+                        case: get("case"),
+                        variant,
+                        expected: Expected::Violated,
+                    };
+                    verify::break_step(s, &job, &trace)
+                });
         Witness::new(meta, trace, breaks)
     }
 

@@ -196,28 +196,40 @@ impl Check<'_> {
     }
 }
 
-/// The 0-based step at which the trace's property breaks: the first step after which an
-/// `always` property is false, else the last step (`at_end`, `eventually`, deadlock are judged
-/// at the end). `None` for a trace without a property or one that does not replay.
-pub fn break_step(scenario: &Scenario, job: &Job, trace: &Trace) -> Option<usize> {
-    trace.property.as_ref()?;
+/// Where a witness's property breaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Breaks {
+    /// Nowhere: an outcome witness, or a trace that does not replay.
+    Nowhere,
+    /// After this 0-based step an `always` property is false.
+    At(usize),
+    /// The property is judged over the whole run (`at_end`, `eventually`, deadlock).
+    OverTheRun,
+}
+
+/// Where the trace's property breaks (replaying it against its scenario).
+pub fn break_step(scenario: &Scenario, job: &Job, trace: &Trace) -> Breaks {
+    if trace.property.is_none() {
+        return Breaks::Nowhere;
+    }
     let mut finder = BreakFinder { trace, out: None };
-    scenario.with_model(job, &mut finder).ok()?;
-    finder.out.flatten()
+    match scenario.with_model(job, &mut finder) {
+        Ok(()) => finder.out.unwrap_or(Breaks::Nowhere),
+        Err(_) => Breaks::Nowhere,
+    }
 }
 
 struct BreakFinder<'a> {
     trace: &'a Trace,
-    out: Option<Option<usize>>,
+    out: Option<Breaks>,
 }
 
 impl BreakFinder<'_> {
     fn go<M: Observable>(&mut self, model: &Checked<M>) {
         let Ok(states) = self.trace.replay(model) else {
-            self.out = Some(None);
+            self.out = Some(Breaks::Nowhere);
             return;
         };
-        let last = self.trace.steps.len().checked_sub(1);
         let props = model.properties();
         let first_false = props
             .iter()
@@ -225,7 +237,7 @@ impl BreakFinder<'_> {
             .filter(|p| p.kind == PropertyKind::Always)
             .and_then(|p| states.iter().position(|s| !p.holds(model, s)))
             .map(|i| i.saturating_sub(1));
-        self.out = Some(first_false.or(last));
+        self.out = Some(first_false.map_or(Breaks::OverTheRun, Breaks::At));
     }
 }
 
