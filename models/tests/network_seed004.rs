@@ -563,19 +563,49 @@ fn proposal_a_fixes_the_bridge_ebusy_on_the_kernel_datapath_but_not_the_ovs_race
         ("atomic-check-and-remove", "attach", "kernel", "ovs", false),
         ("unconditional", "reattach", "netdev", "ovs", true),
         ("exists-check", "reattach", "netdev", "ovs", true),
-        ("atomic-check-and-remove", "reattach", "netdev", "ovs", false),
+        (
+            "atomic-check-and-remove",
+            "reattach",
+            "netdev",
+            "ovs",
+            false,
+        ),
         ("unconditional", "reattach", "kernel", "bridge", false),
         ("exists-check", "reattach", "kernel", "bridge", false),
-        ("atomic-check-and-remove", "reattach", "kernel", "bridge", false),
+        (
+            "atomic-check-and-remove",
+            "reattach",
+            "kernel",
+            "bridge",
+            false,
+        ),
         ("unconditional", "attach", "kernel", "bridge", true),
         ("exists-check", "attach", "kernel", "bridge", true),
-        ("atomic-check-and-remove", "attach", "kernel", "bridge", true),
+        (
+            "atomic-check-and-remove",
+            "attach",
+            "kernel",
+            "bridge",
+            true,
+        ),
         ("unconditional", "attach", "netdev", "bridge", false),
         ("exists-check", "attach", "netdev", "bridge", false),
-        ("atomic-check-and-remove", "attach", "netdev", "bridge", false),
+        (
+            "atomic-check-and-remove",
+            "attach",
+            "netdev",
+            "bridge",
+            false,
+        ),
         ("unconditional", "reattach", "netdev", "bridge", false),
         ("exists-check", "reattach", "netdev", "bridge", false),
-        ("atomic-check-and-remove", "reattach", "netdev", "bridge", false),
+        (
+            "atomic-check-and-remove",
+            "reattach",
+            "netdev",
+            "bridge",
+            false,
+        ),
     ];
     for (cleanup, attach, datapath, b, violated) in table {
         let at_end = if b == "ovs" {
@@ -600,7 +630,9 @@ fn proposal_a_fixes_the_bridge_ebusy_on_the_kernel_datapath_but_not_the_ovs_race
         let outcomes =
             |r: &sim::Report<Checked>| r.outcomes.keys().cloned().collect::<BTreeSet<_>>();
         assert_eq!(outcomes(&por), outcomes(&full), "{what}: POR outcome set");
-        let ebusy = outcomes(&full).iter().any(|o| o.contains("B.attach_error=EBUSY"));
+        let ebusy = outcomes(&full)
+            .iter()
+            .any(|o| o.contains("B.attach_error=EBUSY"));
         assert_eq!(ebusy, b == "bridge" && violated, "{what}: EBUSY reachable");
         if b == "ovs" && datapath == "kernel" && attach == "reattach" && cleanup != "unconditional"
         {
@@ -656,7 +688,10 @@ fn reattach_story_on_the_kernel_datapath_removes_the_tap_from_ovs_first() {
         ]
     );
     let obs = observations(&net, &state);
-    assert!(is(&obs, "B.removed_foreign_port", "true"), "B removed A's row");
+    assert!(
+        is(&obs, "B.removed_foreign_port", "true"),
+        "B removed A's row"
+    );
     assert!(is(&obs, "net.ports", "0"));
 }
 
@@ -705,7 +740,10 @@ fn qemu_exiting_by_itself_opens_a_wider_window_than_destroy() {
             );
             assert_eq!(exits.violated, destroy.violated, "{name} {b}");
             if destroy.violated && (b == "bridge" || v == TapCleanup::Unconditional) {
-                assert!(narrower(&destroy, &exits), "{name} {b}: the window is wider");
+                assert!(
+                    narrower(&destroy, &exits),
+                    "{name} {b}: the window is wider"
+                );
             }
         }
     }
@@ -716,7 +754,10 @@ fn qemu_exiting_by_itself_opens_a_wider_window_than_destroy() {
         sometimes: None,
     };
     let report = run(&model, Reduction::None);
-    let path = report.violations[0].path.as_ref().expect("paths are recorded");
+    let path = report.violations[0]
+        .path
+        .as_ref()
+        .expect("paths are recorded");
     let trace = Trace::from_path(&model, path);
     let upstream: Vec<&str> = trace
         .steps

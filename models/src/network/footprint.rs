@@ -10,10 +10,10 @@
 use super::attach::Datapath;
 use super::cleanup::Naming;
 use super::config::{Backend, MAX_VMS};
-use super::step::Step;
 use super::host;
 use super::model::Network;
 use super::state::{State, TapName};
+use super::step::Step;
 use sim::{Footprint, ObjectId};
 
 /// libvirt's tap name counter (`monotonic-names`).

@@ -190,11 +190,17 @@ mod tests {
         let name = create_tap(&mut s, 1, Naming::LowestFree);
         assert!(ovs_holds(&s, name, Datapath::Kernel));
         assert_eq!(master(&s, name, Datapath::Kernel), Master::OvsSystem);
-        assert_eq!(bridge_add_port(&mut s, name, Datapath::Kernel), Err("EBUSY"));
+        assert_eq!(
+            bridge_add_port(&mut s, name, Datapath::Kernel),
+            Err("EBUSY")
+        );
         assert_eq!(ovs_remove_port(&mut s, name), Some(0));
         assert_eq!(bridge_add_port(&mut s, name, Datapath::Kernel), Ok(()));
         assert_eq!(master(&s, name, Datapath::Kernel), Master::Bridge);
-        assert_eq!(bridge_add_port(&mut s, name, Datapath::Kernel), Err("EBUSY"));
+        assert_eq!(
+            bridge_add_port(&mut s, name, Datapath::Kernel),
+            Err("EBUSY")
+        );
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! The network model's observable projection for `vmrace repro`: which steps show in a log
 //! (`docs/repro.md` lists the log lines each event is parsed from).
 
-use super::step::Step;
 use super::model::{Action, Network};
 use super::state::State;
+use super::step::Step;
 use crate::scenario::LogEvent;
 
 impl Network {

@@ -109,9 +109,9 @@ mod step;
 pub use attach::{Datapath, Master, TapAttach};
 pub use cleanup::{Naming, TapCleanup};
 pub use config::{Backend, Config, Mac, Op, VmConfig, MAX_OPS, MAX_VMS};
-pub use step::Step;
 pub use model::{Action, Network};
 pub use state::{OvsPort, State, Status, Tap, TapName, VmState};
+pub use step::Step;
 
 use crate::scenario::{ModelInfo, VariantAxis};
 

@@ -5,8 +5,8 @@ use super::attach::{applies, Datapath, Master, TapAttach};
 use super::cleanup::TapCleanup;
 use super::config::{Backend, Config, Op, Vm};
 use super::host;
-use super::step::Step;
 use super::state::{State, Status, TapName, VmState};
+use super::step::Step;
 use crate::scenario::{Obs, Observable};
 use serde::Serialize;
 use sim::{ActorId, Footprint, Model, Property, StepInfo};
@@ -74,7 +74,9 @@ impl Network {
     /// Step `k` of `op` on `backend`, if the op has that many.
     fn step_at(&self, op: Op, backend: Backend, k: usize) -> Option<Step> {
         let [own, tail] = self.op_steps(op, backend);
-        own.get(k).or_else(|| tail.get(k - own.len().min(k))).copied()
+        own.get(k)
+            .or_else(|| tail.get(k - own.len().min(k)))
+            .copied()
     }
 
     /// The VMs' names, in configuration order (actor `api-<name>` drives VM i).
