@@ -276,6 +276,40 @@ fn check_exists_sees_the_reused_name() {
     assert_eq!(exists(&mut sb), NetOutcome::Exists(true));
 }
 
+/// What the network model's `datapath: netdev` rests on, measured: a leftover OVS row does not
+/// make itself the master of a new tap of its name on the userspace datapath. GetMaster
+/// (`IFLA_MASTER`, as `virNetDevGetMaster` reads it) finds none, `iface-to-br` still names the
+/// OVS bridge (the row), and `SIOCBRADDIF` succeeds; afterwards GetMaster finds the Linux bridge.
+#[test]
+fn netdev_stale_row_neither_masters_nor_blocks_a_new_tap() {
+    let _serial = serial();
+    let mut sb = sandbox(Backend::Ovs);
+    let master = |sb: &mut Sandbox, vm: &str| apply(sb, NetOp::GetMaster { vm: vm.into() });
+    let iface_to_br = |sb: &mut Sandbox, vm: &str| apply(sb, NetOp::IfaceToBr { vm: vm.into() });
+    assert_eq!(apply(&mut sb, create("A", TapNaming::Kernel)), tap("vnet0"));
+    apply(&mut sb, add_port("A"));
+    assert_eq!(master(&mut sb, "A"), NetOutcome::Master(None));
+    assert_eq!(
+        iface_to_br(&mut sb, "A"),
+        NetOutcome::Master(Some(vmrace::real::net::OVS_BRIDGE.into()))
+    );
+    apply(&mut sb, kill("A"));
+    assert_eq!(apply(&mut sb, create("B", TapNaming::Kernel)), tap("vnet0"));
+    assert_eq!(master(&mut sb, "B"), NetOutcome::Master(None));
+    assert_eq!(
+        iface_to_br(&mut sb, "B"),
+        NetOutcome::Master(Some(vmrace::real::net::OVS_BRIDGE.into()))
+    );
+    assert_eq!(apply(&mut sb, attach("B")), NetOutcome::Done);
+    assert_eq!(
+        master(&mut sb, "B"),
+        NetOutcome::Master(Some(vmrace::real::net::LINUX_BRIDGE.into()))
+    );
+    apply(&mut sb, remove_port("A"));
+    assert_eq!(iface_to_br(&mut sb, "B"), NetOutcome::Master(None));
+    sb.close().expect("cleanup");
+}
+
 #[test]
 fn harness_errors_are_errors_not_outcomes() {
     let _serial = serial();

@@ -13,7 +13,7 @@ use std::sync::{Mutex, MutexGuard};
 use models::network::Network;
 use sim::{Model, Trace};
 use vmrace::commands::real::{witnesses, Witness};
-use vmrace::real::replay::{replay_real, RealOutcome};
+use vmrace::real::replay::{other_software, replay_real, RealOutcome};
 use vmrace::scenario::checked::Checked;
 use vmrace::scenario::{Job, Scenario, WithModel};
 
@@ -21,6 +21,9 @@ const RUNS: usize = 10;
 const OVS: &str = "scenarios/seed-004-tap-reuse-ovs.yaml";
 const BRIDGE: &str = "scenarios/seed-004-bridge-ebusy.yaml";
 const CHURN: &str = "scenarios/churn-3vm-ovs.yaml";
+const EXITS: &str = "scenarios/seed-004-qemu-exits-ovs.yaml";
+/// The datapath case this machine can replay (no openvswitch.ko: OVS runs the netdev datapath).
+const NETDEV: &str = "netdev";
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
@@ -67,11 +70,33 @@ fn assert_clean() {
     );
 }
 
-/// Replays every witness `RUNS` times; returns (witness, first disagreement) pairs.
+/// The jobs of `scenario` this machine can replay: the netdev datapath case. Every kernel
+/// datapath job must be refused with the reason, never replayed.
+fn replayable(scenario: &Scenario) -> Vec<Job> {
+    let mut out = Vec::new();
+    for job in scenario.jobs().expect("jobs") {
+        let why = other_software(scenario, &job).expect("other_software");
+        match job.case.as_deref() {
+            Some(NETDEV) => {
+                assert_eq!(why, None, "{}: netdev is replayable", job.variant);
+                out.push(job);
+            }
+            _ => {
+                let why = why.unwrap_or_else(|| panic!("{:?} must not be replayed", job.case));
+                assert!(why.contains("kernel datapath"), "{why}");
+            }
+        }
+    }
+    assert!(!out.is_empty(), "{}: no netdev job", scenario.name);
+    out
+}
+
+/// Replays every witness of every replayable job `RUNS` times; returns (witness, first
+/// disagreement) pairs.
 fn disagreements(scenario: &Scenario, sample: usize) -> Vec<(String, RealOutcome)> {
     let mut bad = Vec::new();
     let mut replays = 0;
-    for job in scenario.jobs().expect("jobs") {
+    for job in replayable(scenario) {
         let found = witnesses(scenario, &job, sample, 2026).expect("witnesses");
         assert!(!found.is_empty(), "{}: no witness", job.variant);
         for Witness { source, trace } in found {
@@ -112,36 +137,115 @@ fn churn_sample_of_found_traces_agrees_ten_times() {
     assert_clean();
 }
 
-/// The model lets a leftover OVS row claim a new device of its name at once, so B's
-/// `SIOCBRADDIF` fails with EBUSY (the kernel datapath's behaviour). The userspace (netdev)
-/// datapath, the only one on this machine, never enslaves the device: SIOCBRADDIF succeeds.
-/// Witnesses without EBUSY must agree; the EBUSY ones must show exactly that measured behaviour
-/// (a documented fidelity limit, docs/real-replay.md), so a change either way fails this test.
+/// On the netdev datapath (this machine's) a leftover OVS row never claims B's new tap, so B's
+/// `SIOCBRADDIF` succeeds in every variant, which is what the model's netdev case predicts: every
+/// witness agrees, including those of proposal A (whose real `virNetDevGetMaster` finds no
+/// master and goes straight to the attach).
 #[test]
-fn bridge_ebusy_agrees_except_the_kernel_datapath_claim() {
+fn bridge_netdev_witnesses_agree_and_b_always_starts() {
     let _lock = serial();
     let scenario = load(BRIDGE);
-    let mut expected_gaps = 0;
-    for job in scenario.jobs().expect("jobs") {
-        for Witness { source, trace } in witnesses(&scenario, &job, 0, 2026).expect("witnesses") {
-            for _ in 0..RUNS {
+    fail_with(&disagreements(&scenario, 0));
+    for job in replayable(&scenario) {
+        for Witness { trace, .. } in witnesses(&scenario, &job, 0, 2026).expect("witnesses") {
+            let outcome = replay(&scenario, &job, &trace);
+            assert_eq!(
+                outcome.observed["B.state"],
+                "running",
+                "{}",
+                outcome.to_markdown()
+            );
+        }
+    }
+    assert_clean();
+}
+
+/// Proposal A's steps are carried out for real: GetMaster over netlink, `iface-to-br`, and the
+/// attach; on OVS and on the bridge, alone and with B and C.
+#[test]
+fn reattach_witnesses_run_their_real_steps_and_agree() {
+    let _lock = serial();
+    for path in [OVS, BRIDGE] {
+        let scenario = load(path);
+        for job in replayable(&scenario) {
+            if !job.variant.starts_with("reattach") {
+                continue;
+            }
+            for Witness { source, trace } in witnesses(&scenario, &job, 0, 2026).expect("w") {
                 let outcome = replay(&scenario, &job, &trace);
-                let ebusy = outcome.predicted["B.attach_error"] == "EBUSY";
-                let what = format!("{} / {source}:\n{}", job.variant, outcome.to_markdown());
-                if !ebusy {
-                    assert!(outcome.agreed, "{what}");
-                    continue;
-                }
-                expected_gaps += 1;
-                let real = &outcome.observed;
-                assert_eq!(real["B.state"], "running", "{what}");
-                assert_eq!(real["B.attach_error"], "none", "{what}");
-                assert_eq!(real["B.connected"], "true", "{what}");
-                assert_eq!(real["A.state"], outcome.predicted["A.state"], "{what}");
+                let what = format!("{} {source}:\n{}", job.variant, outcome.to_markdown());
+                assert!(outcome.agreed, "{what}");
+                let master = outcome
+                    .steps
+                    .iter()
+                    .find(|s| s.label == "get-master")
+                    .unwrap_or_else(|| panic!("no get-master step: {what}"));
+                assert!(master.action.contains("IFLA_MASTER"), "{what}");
+                assert!(master.result.contains("no master"), "{what}");
             }
         }
     }
-    assert!(expected_gaps > 0, "no EBUSY witness was replayed");
+    assert_clean();
+}
+
+/// QEMU exiting by itself: the holder dies first, then the stop's steps; every netdev witness
+/// agrees.
+#[test]
+fn qemu_exits_witnesses_agree() {
+    let _lock = serial();
+    let scenario = load(EXITS);
+    fail_with(&disagreements(&scenario, 0));
+    let job = job(&scenario, "unconditional");
+    let found = witnesses(&scenario, &job, 0, 2026).expect("witnesses");
+    let violation = found
+        .iter()
+        .find(|w| w.source.starts_with("violation"))
+        .expect("a violation witness");
+    let outcome = replay(&scenario, &job, &violation.trace);
+    let labels: Vec<&str> = outcome
+        .steps
+        .iter()
+        .filter(|s| s.actor == "api-A")
+        .map(|s| s.label.as_str())
+        .collect();
+    assert_eq!(labels[0], "qemu-exit", "{}", outcome.to_markdown());
+    assert!(outcome
+        .steps
+        .iter()
+        .any(|s| s.label == "qemu-exit" && s.action.contains("SIGKILL")));
+    assert_eq!(outcome.observed["B.connected"], "false");
+    assert_clean();
+}
+
+/// Kernel-datapath jobs are never replayed on this machine: `replay --real` of such a trace
+/// exits 2 and says why, and `fidelity` lists them as skipped with the reason.
+#[test]
+fn kernel_datapath_traces_are_refused_with_the_reason() {
+    let _lock = serial();
+    let trace =
+        "scenarios/traces/seed-004-bridge-ebusy.kernel.exists-check.B-s-start-succeeds.yaml";
+    let out = Command::new(env!("CARGO_BIN_EXE_vmrace"))
+        .args(["replay", "--real", trace])
+        .output()
+        .expect("vmrace runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("kernel datapath"), "{stderr}");
+    let out = Command::new(env!("CARGO_BIN_EXE_vmrace"))
+        .args(["fidelity", "--runs", "1", BRIDGE])
+        .output()
+        .expect("vmrace runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let skipped = stdout
+        .lines()
+        .filter(|l| l.contains("skipped") && l.contains("kernel datapath"))
+        .count();
+    assert_eq!(
+        skipped, 8,
+        "every kernel variant is skipped with the reason:\n{stdout}"
+    );
+    assert!(!stdout.contains("DISAGREED"), "{stdout}");
     assert_clean();
 }
 
@@ -181,10 +285,11 @@ impl WithModel for Retarget<'_> {
     }
 }
 
+/// The netdev-datapath job of `variant`.
 fn job(scenario: &Scenario, variant: &str) -> Job {
     let jobs = scenario.jobs().expect("jobs");
     jobs.into_iter()
-        .find(|j| j.variant == variant)
+        .find(|j| j.variant == variant && j.case.as_deref() == Some(NETDEV))
         .expect("variant")
 }
 
@@ -227,14 +332,14 @@ fn bad_order_disconnects_b_on_real_ovs_and_monotonic_names_keep_it_connected() {
     assert_clean();
 }
 
-/// `vmrace replay --real`: exit 0 and `agreed: true` for a trace the real system reproduces,
-/// exit 1 with the predicted-vs-observed table for one it does not (the EBUSY gap above).
+/// `vmrace replay --real`: exit 0 and `agreed: true` for traces the real system reproduces (a
+/// violation of the OVS race and of QEMU exiting by itself, netdev datapath).
 #[test]
 fn replay_real_command_exit_codes_and_output() {
     let _lock = serial();
     let dir = std::env::temp_dir().join(format!("vmrace-replay-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    for (path, variant, want_code) in [(OVS, "unconditional", 0), (BRIDGE, "exists-check", 1)] {
+    for (path, variant, want_code) in [(OVS, "unconditional", 0), (EXITS, "exists-check", 0)] {
         let scenario = load(path);
         let job = job(&scenario, variant);
         let found = witnesses(&scenario, &job, 0, 2026).expect("witnesses");

@@ -171,11 +171,20 @@ fn steps_are_labelled_with_their_upstream_functions() {
 }
 
 #[test]
-fn info_lists_the_tap_cleanup_axis() {
+fn info_lists_the_tap_cleanup_attach_and_datapath_axes() {
     let info = info();
     assert_eq!(info.name, "network");
-    assert_eq!(info.axes.len(), 1);
-    assert_eq!(info.axes[0].key, "tap_cleanup");
+    let keys: Vec<&str> = info.axes.iter().map(|a| a.key).collect();
+    assert_eq!(keys, ["tap_cleanup", "tap_attach", "datapath"]);
+    let values = |k: usize| -> Vec<&str> { info.axes[k].values.iter().map(|(v, _)| *v).collect() };
+    assert_eq!(values(1), ["attach", "reattach"]);
+    assert_eq!(values(2), ["kernel", "netdev"]);
+    for (k, v) in [(1, "attach"), (1, "reattach"), (2, "kernel"), (2, "netdev")] {
+        let key = info.axes[k].key;
+        let config = json!({ "vms": [{ "name": "A", "backend": "ovs" }], key: v });
+        let config: models::network::Config = serde_json::from_value(config).unwrap();
+        Network::new(config).expect("valid");
+    }
     let values: Vec<&str> = info.axes[0].values.iter().map(|(v, _)| *v).collect();
     assert_eq!(
         values,

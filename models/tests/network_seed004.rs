@@ -497,7 +497,7 @@ fn por_keeps_verdicts_and_outcomes_on_a_mixed_ovs_and_bridge_config() {
     }
 }
 
-/// "No RemovePort deleted another VM's row" (FACTS §6).
+/// "No RemovePort deleted another VM's row".
 fn no_foreign_removal(net: &Network, state: &State) -> bool {
     is(&observations(net, state), "net.foreign_removal", "false")
 }
@@ -531,4 +531,255 @@ fn only_the_counter_keeps_removeport_to_the_vms_own_row() {
         let churn_expect = v != TapCleanup::MonotonicNames;
         assert_eq!(verdicts, [seed_expect, churn_expect], "{v:?}");
     }
+}
+
+/// The seed with explicit `tap_cleanup`, `tap_attach` and `datapath`.
+fn seed_with(cleanup: &str, attach: &str, datapath: &str, b_backend: &str) -> Network {
+    let config = json!({
+        "vms": [
+            { "name": "A", "backend": "ovs", "running": true, "ops": ["stop"] },
+            { "name": "B", "backend": b_backend, "ops": ["start"] },
+        ],
+        "tap_cleanup": cleanup,
+        "tap_attach": attach,
+        "datapath": datapath,
+    });
+    Network::new(serde_json::from_value(config).expect("config parses")).expect("config is valid")
+}
+
+/// Laine Stump's proposal A (virNetDevTapReattachBridge in virNetDevTapCreateInBridgePort),
+/// alone and with B and C, per datapath. On the kernel datapath a leftover row makes the new tap
+/// an `ovs-system` slave: ReattachBridge removes it from OVS before a Linux-bridge attach (no
+/// EBUSY), but for an OVS NIC `iface-to-br` names the right bridge and it returns without
+/// AddPort, so B runs on A's row. On the netdev datapath nothing is ever a master, so
+/// ReattachBridge is AttachBridge.
+#[test]
+fn proposal_a_fixes_the_bridge_ebusy_on_the_kernel_datapath_but_not_the_ovs_race() {
+    // (cleanup, attach, datapath, B backend, violated?)
+    let table = [
+        ("unconditional", "reattach", "kernel", "ovs", true),
+        ("exists-check", "reattach", "kernel", "ovs", true),
+        ("atomic-check-and-remove", "reattach", "kernel", "ovs", true),
+        ("atomic-check-and-remove", "attach", "kernel", "ovs", false),
+        ("unconditional", "reattach", "netdev", "ovs", true),
+        ("exists-check", "reattach", "netdev", "ovs", true),
+        (
+            "atomic-check-and-remove",
+            "reattach",
+            "netdev",
+            "ovs",
+            false,
+        ),
+        ("unconditional", "reattach", "kernel", "bridge", false),
+        ("exists-check", "reattach", "kernel", "bridge", false),
+        (
+            "atomic-check-and-remove",
+            "reattach",
+            "kernel",
+            "bridge",
+            false,
+        ),
+        ("unconditional", "attach", "kernel", "bridge", true),
+        ("exists-check", "attach", "kernel", "bridge", true),
+        (
+            "atomic-check-and-remove",
+            "attach",
+            "kernel",
+            "bridge",
+            true,
+        ),
+        ("unconditional", "attach", "netdev", "bridge", false),
+        ("exists-check", "attach", "netdev", "bridge", false),
+        (
+            "atomic-check-and-remove",
+            "attach",
+            "netdev",
+            "bridge",
+            false,
+        ),
+        ("unconditional", "reattach", "netdev", "bridge", false),
+        ("exists-check", "reattach", "netdev", "bridge", false),
+        (
+            "atomic-check-and-remove",
+            "reattach",
+            "netdev",
+            "bridge",
+            false,
+        ),
+    ];
+    for (cleanup, attach, datapath, b, violated) in table {
+        let at_end = if b == "ovs" {
+            running_connected
+        } else {
+            b_running
+        };
+        let model = Checked {
+            net: seed_with(cleanup, attach, datapath, b),
+            at_end,
+            sometimes: None,
+        };
+        let full = run(&model, Reduction::None);
+        let por = run(&model, Reduction::Por);
+        let what = format!("{cleanup} {attach} {datapath} B on {b}");
+        eprintln!(
+            "  {what:<50} {}",
+            if full.violated() { "VIOLATED" } else { "holds" }
+        );
+        assert_eq!(full.violated(), violated, "{what}");
+        assert_eq!(por.violated(), full.violated(), "{what}: POR verdict");
+        let outcomes =
+            |r: &sim::Report<Checked>| r.outcomes.keys().cloned().collect::<BTreeSet<_>>();
+        assert_eq!(outcomes(&por), outcomes(&full), "{what}: POR outcome set");
+        let ebusy = outcomes(&full)
+            .iter()
+            .any(|o| o.contains("B.attach_error=EBUSY"));
+        assert_eq!(ebusy, b == "bridge" && violated, "{what}: EBUSY reachable");
+        if b == "ovs" && datapath == "kernel" && attach == "reattach" && cleanup != "unconditional"
+        {
+            // ReattachBridge found the tap on the right bridge through A's row and returned
+            // without AddPort, and A's check kept the row: B runs on a row carrying A's vm-id.
+            // (Under unconditional A's RemovePort then deletes that row, as in the seed.)
+            let on_a_row = outcomes(&full).iter().any(|o| {
+                o.contains("B.state=running")
+                    && o.contains("B.connected=false")
+                    && o.contains("net.stale_ports=1")
+            });
+            assert!(on_a_row, "{what}: B on A's row is reachable");
+        }
+    }
+}
+
+/// The steps ReattachBridge takes on the kernel datapath for a Linux-bridge NIC whose new tap a
+/// leftover OVS row has taken: GetMaster says `ovs-system`, `iface-to-br` names the OVS bridge,
+/// RemovePort takes it out, then SIOCBRADDIF succeeds.
+#[test]
+fn reattach_story_on_the_kernel_datapath_removes_the_tap_from_ovs_first() {
+    let net = seed_with("exists-check", "reattach", "kernel", "bridge");
+    let mut state = net.init_states().remove(0);
+    let mut story = Vec::new();
+    for (vm, label) in [
+        (0, "kill"),
+        (1, "tap-create"),
+        (0, "stop-teardown"),
+        (0, "exists"),
+        (1, "get-master"),
+        (1, "iface-to-br"),
+        (1, "reattach-del-port"),
+        (1, "bridge-add-port"),
+    ] {
+        let mut actions = Vec::new();
+        net.actions(&state, &mut actions);
+        let action = actions
+            .into_iter()
+            .find(|a| a.vm == vm && net.step_info(a).label == label)
+            .unwrap_or_else(|| panic!("vm {vm} {label} is not enabled"));
+        story.push(net.step_info(&action).upstream.unwrap());
+        state = net.next_state(&state, &action);
+    }
+    assert!(net.is_done(&state));
+    assert!(b_running(&net, &state));
+    assert_eq!(
+        &story[4..],
+        [
+            "virNetDevGetMaster",
+            "virNetDevOpenvswitchInterfaceGetMaster",
+            "virNetDevOpenvswitchRemovePort",
+            "virNetDevBridgeAddPort",
+        ]
+    );
+    let obs = observations(&net, &state);
+    assert!(
+        is(&obs, "B.removed_foreign_port", "true"),
+        "B removed A's row"
+    );
+    assert!(is(&obs, "net.ports", "0"));
+}
+
+/// A with `qemu-exits` (QEMU exits by itself: guest poweroff, crash) instead of `stop`.
+fn seed_qemu_exits(cleanup: &str, datapath: &str, b_backend: &str) -> Network {
+    let config = json!({
+        "vms": [
+            { "name": "A", "backend": "ovs", "running": true, "ops": ["qemu-exits"] },
+            { "name": "B", "backend": b_backend, "ops": ["start"] },
+        ],
+        "tap_cleanup": cleanup,
+        "datapath": datapath,
+    });
+    Network::new(serde_json::from_value(config).expect("config parses")).expect("config is valid")
+}
+
+/// When QEMU exits by itself the tap (and its name) is gone before `qemuProcessStop` even
+/// starts: monitor EOF, the event, the worker's stop job come first. Same verdicts as the
+/// destroy path. The window between the tap's death and A's per-NIC cleanup is wider: under
+/// unconditional a larger share of interleavings lose B's port (OVS), and under every variant
+/// that can reach EBUSY a larger share end in it (B on a Linux bridge). The check variants'
+/// OVS window (between the check and RemovePort) is as narrow as before.
+#[test]
+fn qemu_exiting_by_itself_opens_a_wider_window_than_destroy() {
+    for v in VARIANTS {
+        let name = variant_name(v);
+        for b in ["ovs", "bridge"] {
+            let at_end = if b == "ovs" {
+                running_connected
+            } else {
+                b_running
+            };
+            let exits = verdict(&Checked {
+                net: seed_qemu_exits(&name, "kernel", b),
+                at_end,
+                sometimes: None,
+            });
+            let destroy = verdict(&Checked {
+                net: seed(v, b),
+                at_end,
+                sometimes: None,
+            });
+            eprintln!(
+                "  {name:<24} B on {b:<6} qemu-exits {}/{} violating paths, destroy {}/{}",
+                exits.violating_paths, exits.paths, destroy.violating_paths, destroy.paths
+            );
+            assert_eq!(exits.violated, destroy.violated, "{name} {b}");
+            if destroy.violated && (b == "bridge" || v == TapCleanup::Unconditional) {
+                assert!(
+                    narrower(&destroy, &exits),
+                    "{name} {b}: the window is wider"
+                );
+            }
+        }
+    }
+    let net = seed_qemu_exits("unconditional", "kernel", "ovs");
+    let model = Checked {
+        net,
+        at_end: running_connected,
+        sometimes: None,
+    };
+    let report = run(&model, Reduction::None);
+    let path = report.violations[0]
+        .path
+        .as_ref()
+        .expect("paths are recorded");
+    let trace = Trace::from_path(&model, path);
+    let upstream: Vec<&str> = trace
+        .steps
+        .iter()
+        .filter(|s| s.actor == "api-A")
+        .map(|s| s.upstream.as_deref().unwrap())
+        .collect();
+    assert_eq!(
+        upstream,
+        [
+            "tun_chr_close",
+            "qemuProcessHandleMonitorEOF",
+            "processMonitorEOFEvent",
+            "qemuProcessStop",
+            "virNetDevOpenvswitchRemovePort",
+        ]
+    );
+}
+
+#[test]
+fn qemu_exits_needs_a_running_domain() {
+    let config = json!({ "vms": [{ "name": "A", "backend": "ovs", "ops": ["qemu-exits"] }] });
+    let err = Network::new(serde_json::from_value(config).unwrap()).unwrap_err();
+    assert!(err.contains("qemu-exits"), "{err}");
 }

@@ -18,7 +18,19 @@
 //! * `check-and-del-port` → [`NetOp::CheckExists`] and, if absent, [`NetOp::RemovePort`],
 //!   executed back to back. The real system has no atomicity here (suggestion C's lock exists
 //!   only in the model); the replay just runs the two in order with no step in between;
-//! * `stop-teardown`, `stop-inactive` → no real action (logged).
+//! * `stop-teardown`, `stop-inactive` → no real action (logged);
+//! * `qemu-exit` → [`NetOp::KillQemu`] (QEMU exits by itself: its holder dies first);
+//!   `monitor-eof`, `eof-event` → no real action (libvirt's event thread and worker; logged);
+//! * proposal A's `virNetDevTapReattachBridge`: `get-master` → [`NetOp::GetMaster`]
+//!   (`IFLA_MASTER`), `iface-to-br` → [`NetOp::IfaceToBr`], `reattach-del-port` →
+//!   [`NetOp::RemovePort`], `bridge-del-port` → [`NetOp::DetachBridge`], then the attach.
+//!   Its decisions are the real ones, made from the real answers: a step the real code would
+//!   not take is skipped, and when the real path differs from the trace's the real remainder
+//!   runs at once (or at the end of the trace), so the end state shows the difference.
+//!
+//! Only `datapath: netdev` traces are replayed: the sandbox's OVS runs the userspace datapath.
+//! A `datapath: kernel` trace is refused with the reason ([`other_datapath`]), never reported as
+//! agreeing or disagreeing.
 //!
 //! A check's decision is the real one: if it says "keep", the VM's following `ovs-del-port` in
 //! the trace is skipped; if it says "remove" where the model kept the port, RemovePort runs at
@@ -30,10 +42,13 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use models::network::{Backend as ModelBackend, Config, TapCleanup};
+use models::network::{Backend as ModelBackend, Config, Datapath, TapCleanup};
 use sim::Trace;
 
-use super::net::{Backend, NetError, NetObservation, NetOp, NetOutcome, Sandbox, TapNaming};
+use super::net::{
+    Backend, NetError, NetObservation, NetOp, NetOutcome, Sandbox, TapNaming, LINUX_BRIDGE,
+    OVS_BRIDGE,
+};
 use super::replay::{RealOutcome, RealStep};
 use crate::error::CliError;
 use crate::scenario::{Job, Scenario};
@@ -52,6 +67,40 @@ struct Vm {
     attach_error: String,
     /// A real check decided to keep the port: skip this VM's next `ovs-del-port`.
     skip_remove: bool,
+    /// The next step the real `virNetDevTapReattachBridge` takes, decided from the real answers.
+    reattach_next: Option<&'static str>,
+    /// The real ReattachBridge has finished on another path than the trace's: skip the trace's
+    /// remaining steps of it.
+    reattach_done: bool,
+}
+
+/// The labels of the steps of a start's attach (upstream's and proposal A's).
+const ATTACH_PHASE: [&str; 6] = [
+    "get-master",
+    "iface-to-br",
+    "reattach-del-port",
+    "bridge-del-port",
+    "ovs-add-port",
+    "bridge-add-port",
+];
+
+/// `Some(reason)` for a `datapath: kernel` job: the real replay runs OVS with the userspace
+/// (netdev) datapath, so a kernel-datapath verdict cannot be confirmed or refuted here.
+pub fn other_datapath(scenario: &Scenario, job: &Job) -> Result<Option<String>, CliError> {
+    let config: Config = scenario.setup_as(job)?;
+    if config.datapath != Datapath::Kernel {
+        return Ok(None);
+    }
+    let module = if std::path::Path::new("/sys/module/openvswitch").exists() {
+        "the sandbox does not use it"
+    } else {
+        "this kernel has no openvswitch module"
+    };
+    Ok(Some(format!(
+        "not replayable here: the model's verdict is for the kernel datapath (openvswitch.ko), \
+         the real replay's OVS runs the userspace netdev datapath ({module}); replay the \
+         `datapath: netdev` case"
+    )))
 }
 
 /// The running replay: sandbox, VMs and the log of executed steps.
@@ -73,6 +122,9 @@ pub fn replay(scenario: &Scenario, job: &Job, trace: &Trace) -> Result<RealOutco
         .replay(job, trace)?
         .map_err(|e| bad(format!("the trace does not replay in the model: {e}")))?;
     let config: Config = scenario.setup_as(job)?;
+    if let Some(why) = other_datapath(scenario, job)? {
+        return Err(bad(why));
+    }
     let mut vms = Vec::new();
     for (i, vm) in config.vms.iter().enumerate() {
         let guest_mac = match &vm.mac {
@@ -88,6 +140,8 @@ pub fn replay(scenario: &Scenario, job: &Job, trace: &Trace) -> Result<RealOutco
             ifname: None,
             attach_error: "none".into(),
             skip_remove: false,
+            reattach_next: None,
+            reattach_done: false,
         });
     }
     let uses_ovs = vms.iter().any(|v| v.backend == ModelBackend::Ovs);
@@ -114,6 +168,10 @@ pub fn replay(scenario: &Scenario, job: &Job, trace: &Trace) -> Result<RealOutco
     replayer.setup()?;
     for index in 0..trace.steps.len() {
         replayer.step(index)?;
+    }
+    for i in 0..replayer.vms.len() {
+        let actor = format!("api-{}", replayer.vms[i].name);
+        replayer.finish_reattach(i, &actor)?;
     }
     let real = replayer
         .sandbox
@@ -197,9 +255,26 @@ impl Replayer<'_> {
                 ))
             })?;
         let vm = self.vms[i].name.clone();
+        if ATTACH_PHASE.contains(&label.as_str()) {
+            return self.attach_phase(i, &actor, &label);
+        }
+        // A new op: a ReattachBridge the trace left early runs to its real end first.
+        self.finish_reattach(i, &actor)?;
+        self.vms[i].reattach_done = false;
         match label.as_str() {
             "tap-create" => self.tap_create(i, &actor)?,
-            "ovs-add-port" | "bridge-add-port" => self.attach(i, &actor, &label)?,
+            "qemu-exit" => {
+                let result = self.apply(&NetOp::KillQemu { vm: vm.clone() })?;
+                let action = format!(
+                    "QEMU exits by itself: SIGKILL + waitpid of VM {vm}'s tap holder, before \
+                     libvirt's stop begins"
+                );
+                self.log(&actor, &label, action, outcome(&result));
+            }
+            "monitor-eof" | "eof-event" => {
+                let what = "no real action (libvirt's event thread / worker)";
+                self.log(&actor, &label, what.into(), "-".into());
+            }
             "kill" => {
                 let result = self.apply(&NetOp::KillQemu { vm: vm.clone() })?;
                 let action = format!("SIGKILL + waitpid of VM {vm}'s tap holder");
@@ -251,6 +326,101 @@ impl Replayer<'_> {
                 )))
             }
         }
+        Ok(())
+    }
+
+    /// A step of a start's attach: upstream's attach, or proposal A's ReattachBridge, whose
+    /// steps are taken as the real answers decide (see the module docs).
+    fn attach_phase(&mut self, i: usize, actor: &str, label: &str) -> Result<(), CliError> {
+        if self.vms[i].reattach_done {
+            let why = "skipped: the real virNetDevTapReattachBridge already finished";
+            self.log(actor, label, why.into(), "-".into());
+            return Ok(());
+        }
+        let expected = self.vms[i].reattach_next;
+        match expected {
+            None if label == "get-master" => self.reattach_step(i, actor, label),
+            None => self.attach(i, actor, label),
+            Some(next) if next == label => self.reattach_step(i, actor, label),
+            Some(_) => {
+                // The real ReattachBridge takes another path than the trace: it runs to its
+                // end now, and the trace's remaining steps of it are skipped.
+                self.finish_reattach(i, actor)?;
+                self.vms[i].reattach_done = true;
+                let why = "skipped: the real virNetDevTapReattachBridge took another path";
+                self.log(actor, label, why.into(), "-".into());
+                Ok(())
+            }
+        }
+    }
+
+    /// Runs the real ReattachBridge of VM `i` to its end, if one is under way.
+    fn finish_reattach(&mut self, i: usize, actor: &str) -> Result<(), CliError> {
+        while let Some(next) = self.vms[i].reattach_next {
+            self.reattach_step(i, actor, next)?;
+        }
+        Ok(())
+    }
+
+    /// One real step of `virNetDevTapReattachBridge` and the real decision of what comes next.
+    fn reattach_step(&mut self, i: usize, actor: &str, label: &str) -> Result<(), CliError> {
+        let vm = self.vms[i].name.clone();
+        let ifname = self.vms[i].ifname.clone().unwrap_or_default();
+        let (wanted, attach) = match self.vms[i].backend {
+            ModelBackend::Ovs => (OVS_BRIDGE, "ovs-add-port"),
+            ModelBackend::Bridge => (LINUX_BRIDGE, "bridge-add-port"),
+        };
+        let next = match label {
+            "get-master" | "iface-to-br" => {
+                let (op, action) = if label == "get-master" {
+                    let action = format!("virNetDevGetMaster({ifname}): IFLA_MASTER over netlink");
+                    (NetOp::GetMaster { vm }, action)
+                } else {
+                    let action = format!("ovs-vsctl --timeout=5 iface-to-br {ifname}");
+                    (NetOp::IfaceToBr { vm }, action)
+                };
+                let result = self.apply(&op)?;
+                let master = match &result {
+                    NetOutcome::Master(m) => m.clone(),
+                    other => {
+                        self.log(actor, label, action, outcome(other));
+                        return Err(CliError::bad_input(format!(
+                            "{}: VM {}: {label} failed ({}); the model has no such outcome",
+                            self.at,
+                            self.vms[i].name,
+                            outcome(other)
+                        )));
+                    }
+                };
+                self.log(actor, label, action, outcome(&result));
+                match master.as_deref() {
+                    Some("ovs-system") if label == "get-master" => Some("iface-to-br"),
+                    Some(m) if m == wanted => {
+                        // "Nothing more todo if we're on the right bridge already".
+                        self.vms[i].status = "running";
+                        None
+                    }
+                    Some(OVS_BRIDGE) => Some("reattach-del-port"),
+                    Some(_) => Some("bridge-del-port"),
+                    None => Some(attach),
+                }
+            }
+            "reattach-del-port" => {
+                self.remove_port(i, actor, label)?;
+                Some(attach)
+            }
+            "bridge-del-port" => {
+                let result = self.apply(&NetOp::DetachBridge { vm })?;
+                let action = format!("ioctl(SIOCBRDELIF, {LINUX_BRIDGE}, {ifname})");
+                self.log(actor, label, action, outcome(&result));
+                Some(attach)
+            }
+            _ => {
+                self.attach(i, actor, label)?;
+                None
+            }
+        };
+        self.vms[i].reattach_next = next;
         Ok(())
     }
 
@@ -421,6 +591,8 @@ fn outcome(result: &NetOutcome) -> String {
         NetOutcome::Done => "done".into(),
         NetOutcome::Errno(errno) => errno.to_string(),
         NetOutcome::Exists(e) => format!("exists={e}"),
+        NetOutcome::Master(Some(m)) => format!("master {m}"),
+        NetOutcome::Master(None) => "no master".into(),
     }
 }
 
@@ -451,6 +623,7 @@ fn environment(backend: Backend, naming: &TapNaming) -> BTreeMap<String, String>
         Backend::LinuxBridge => "Linux bridge br0 only",
     };
     env.insert("sandbox".into(), datapath.into());
+    env.insert("model datapath".into(), "netdev (userspace)".into());
     let naming = match naming {
         TapNaming::Monotonic => "libvirt counter (virNetDevGenerateName)",
         _ => "kernel vnet%d (lowest free)",

@@ -132,13 +132,15 @@ pub fn supports_real(model: &str) -> bool {
 
 /// `Some(reason)` when `job`'s variant models other real software than this machine's (the
 /// migration model's `qemu_migration` axis names QEMU versions; the real replay runs the QEMU
-/// installed here), or a setup the real replay cannot drive (a lifecycle domain on SeaBIOS, or
-/// with several domains), so that replaying its witnesses would not test the model. `check --real`
+/// installed here; the network model's `datapath: kernel` is an OVS datapath the sandbox does
+/// not run), or a setup the real replay cannot drive (a lifecycle domain on SeaBIOS, or with
+/// several domains), so that replaying its witnesses would not test the model. `check --real`
 /// and `fidelity` skip such jobs and say why.
 pub fn other_software(scenario: &Scenario, job: &Job) -> Result<Option<String>, CliError> {
     match scenario.file.model.as_str() {
         "migration" => super::migration_replay::other_qemu(scenario, job),
         "lifecycle" => super::qemu_replay::not_replayable(scenario, job),
+        "network" => super::net_replay::other_datapath(scenario, job),
         _ => Ok(None),
     }
 }

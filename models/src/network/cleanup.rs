@@ -1,10 +1,11 @@
 //! The variant axis `tap_cleanup`: what `qemuProcessStop` does with an OVS NIC's port after QEMU
-//! is dead, in each real (or proposed) code state, and the tap naming each state implies. The
-//! step sequences of every operation live here, beside the decisions the variants change.
+//! is dead, in each real (or proposed) code state, and the tap naming each state implies, beside
+//! the decisions the variants change.
 
-use super::config::{Backend, Mac, Op};
+use super::config::{Backend, Mac};
 use super::host;
 use super::state::{State, TapName};
+use super::step::Step;
 use serde::Deserialize;
 
 /// The code states of the OVS port cleanup, named after the patch or proposal they stand for.
@@ -37,67 +38,6 @@ pub enum Naming {
     LowestFree,
     /// `virNetDevGenerateName`: `++lastID`, skipping names that exist, then an explicit name.
     Monotonic,
-}
-
-/// One step a VM's libvirt thread can take; each is one real call that touches shared state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Step {
-    /// `virNetDevTapCreate`: open `/dev/net/tun`, `TUNSETIFF`, set the tap's MAC.
-    TapCreate,
-    /// `virNetDevOpenvswitchAddPort`: one `--if-exists del-port -- add-port -- set` transaction.
-    OvsAddPort,
-    /// `virNetDevBridgeAddPort`: `SIOCBRADDIF`; on failure the tap fds are closed.
-    BridgeAddPort,
-    /// `qemuProcessKill`: QEMU dies and the kernel deletes its (non-persistent) tap.
-    Kill,
-    /// The rest of `qemuProcessStop` between the kill and the per-NIC loop (cleanup callbacks,
-    /// external devices, hooks, label restore): no tap or OVS state, but time passes.
-    StopTeardown,
-    /// `virNetDevGetMAC` on the old name (the `mac-check` variant).
-    GetMac,
-    /// `virNetDevExists` on the old name (the `exists-check` variant).
-    Exists,
-    /// `virNetDevOpenvswitchRemovePort`: `--if-exists del-port <ifname>`, by name only.
-    RemovePort,
-    /// Suggestion C: exists check and RemovePort under the lock `virNetDevTapCreate` takes.
-    CheckAndRemovePort,
-    /// `qemuDomainDestroyFlags` on a domain that is not running (its start failed): an error.
-    StopInactive,
-}
-
-impl Step {
-    /// The short, stable label traces use.
-    pub fn label(self) -> &'static str {
-        match self {
-            Step::TapCreate => "tap-create",
-            Step::OvsAddPort => "ovs-add-port",
-            Step::BridgeAddPort => "bridge-add-port",
-            Step::Kill => "kill",
-            Step::StopTeardown => "stop-teardown",
-            Step::GetMac => "get-mac",
-            Step::Exists => "exists",
-            Step::RemovePort => "ovs-del-port",
-            Step::CheckAndRemovePort => "check-and-del-port",
-            Step::StopInactive => "stop-inactive",
-        }
-    }
-
-    /// The upstream function the step stands for.
-    pub fn upstream(self) -> &'static str {
-        match self {
-            Step::TapCreate => "virNetDevTapCreate",
-            Step::OvsAddPort => "virNetDevOpenvswitchAddPort",
-            Step::BridgeAddPort => "virNetDevBridgeAddPort",
-            Step::Kill => "qemuProcessKill",
-            Step::StopTeardown => "qemuProcessStop",
-            Step::GetMac => "virNetDevGetMAC",
-            Step::Exists => "virNetDevExists",
-            Step::RemovePort => "virNetDevOpenvswitchRemovePort",
-            Step::CheckAndRemovePort => "virNetDevExists+virNetDevOpenvswitchRemovePort",
-            Step::StopInactive => "virDomainObjCheckActive",
-        }
-    }
 }
 
 impl TapCleanup {
@@ -138,23 +78,18 @@ impl TapCleanup {
         self == TapCleanup::AtomicCheckAndRemove
     }
 
-    /// Every step `op` may take for a NIC on `backend`, in order. A check that decides against
-    /// removal ends the op early; a `stop` of an inactive domain is [`Step::StopInactive`].
-    pub fn steps(self, op: Op, backend: Backend) -> &'static [Step] {
+    /// The steps `qemuProcessStop`'s per-NIC loop takes for a NIC on `backend` after the
+    /// kill and the rest of the stop ([`Step::StopTeardown`]). A check that decides against
+    /// removal ends the op early. On Linux `qemuProcessStop` neither detaches nor deletes a tap
+    /// on a Linux bridge.
+    pub fn stop_tail(self, backend: Backend) -> &'static [Step] {
         use Step::*;
-        match (op, backend) {
-            (Op::Start, Backend::Ovs) => &[TapCreate, OvsAddPort],
-            (Op::Start, Backend::Bridge) => &[TapCreate, BridgeAddPort],
-            // On Linux qemuProcessStop neither detaches nor deletes a tap on a Linux bridge.
-            (Op::Stop, Backend::Bridge) => &[Kill, StopTeardown],
-            (Op::Stop, Backend::Ovs) => match self {
-                TapCleanup::Unconditional | TapCleanup::MonotonicNames => {
-                    &[Kill, StopTeardown, RemovePort]
-                }
-                TapCleanup::MacCheck => &[Kill, StopTeardown, GetMac, RemovePort],
-                TapCleanup::ExistsCheck => &[Kill, StopTeardown, Exists, RemovePort],
-                TapCleanup::AtomicCheckAndRemove => &[Kill, StopTeardown, CheckAndRemovePort],
-            },
+        match (backend, self) {
+            (Backend::Bridge, _) => &[],
+            (Backend::Ovs, TapCleanup::Unconditional | TapCleanup::MonotonicNames) => &[RemovePort],
+            (Backend::Ovs, TapCleanup::MacCheck) => &[GetMac, RemovePort],
+            (Backend::Ovs, TapCleanup::ExistsCheck) => &[Exists, RemovePort],
+            (Backend::Ovs, TapCleanup::AtomicCheckAndRemove) => &[CheckAndRemovePort],
         }
     }
 

@@ -1,6 +1,7 @@
 //! What a network scenario sets up: the VMs (backend, MAC, whether already running, the program
 //! their libvirt API thread runs) and which code state of libvirt's tap cleanup to model.
 
+use super::attach::{Datapath, TapAttach};
 use super::cleanup::TapCleanup;
 use serde::Deserialize;
 
@@ -20,6 +21,13 @@ pub struct Config {
     /// tap naming). Defaults to today's upstream.
     #[serde(default)]
     pub tap_cleanup: TapCleanup,
+    /// How the new tap is attached (proposal A or not). Defaults to upstream's
+    /// `virNetDevTapAttachBridge`.
+    #[serde(default)]
+    pub tap_attach: TapAttach,
+    /// Which OVS datapath the verdicts are for. Defaults to the kernel datapath.
+    #[serde(default)]
+    pub datapath: Datapath,
 }
 
 /// One VM with one `<interface type='bridge'>` NIC.
@@ -63,6 +71,21 @@ pub enum Op {
     Start,
     /// `virDomainDestroy`: `qemuProcessStop` (kill first, NIC teardown after).
     Stop,
+    /// QEMU exits by itself (guest poweroff, crash, an external kill): the tap dies with it, then
+    /// monitor EOF → `qemuProcessHandleMonitorEOF` → `processMonitorEOFEvent` →
+    /// `qemuProcessStop` (the same NIC teardown as `stop`).
+    QemuExits,
+}
+
+impl Op {
+    /// The name scenarios use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::Start => "start",
+            Op::Stop => "stop",
+            Op::QemuExits => "qemu-exits",
+        }
+    }
 }
 
 /// A MAC address as six bytes.
@@ -171,8 +194,9 @@ impl Config {
     }
 }
 
-/// A program must alternate: `start` only when the domain would be shut off, `stop` only when it
-/// would be running (assuming every start succeeds; a stop after a failed start is a no-op).
+/// A program must alternate: `start` only when the domain would be shut off, `stop` or
+/// `qemu-exits` only when it would be running (assuming every start succeeds; a stop after a
+/// failed start is a no-op).
 fn check_program(name: &str, running: bool, ops: &[Op]) -> Result<(), String> {
     let mut up = running;
     for (i, op) in ops.iter().enumerate() {
@@ -183,7 +207,7 @@ fn check_program(name: &str, running: bool, ops: &[Op]) -> Result<(), String> {
                 "it starts shut off".to_string()
             }
         } else {
-            format!("op {i} ({:?})", ops[i - 1]).to_lowercase()
+            format!("op {i} ({})", ops[i - 1].as_str())
         };
         match (op, up) {
             (Op::Start, true) => {
@@ -193,15 +217,16 @@ fn check_program(name: &str, running: bool, ops: &[Op]) -> Result<(), String> {
                     i + 1
                 ))
             }
-            (Op::Stop, false) => {
+            (Op::Stop | Op::QemuExits, false) => {
                 return Err(format!(
-                    "vm `{name}`: op {} (stop) would stop a shut-off domain, after {after}; \
+                    "vm `{name}`: op {} ({}) would stop a shut-off domain, after {after}; \
                      put a `start` before it or set `running: true`",
-                    i + 1
+                    i + 1,
+                    op.as_str()
                 ))
             }
             (Op::Start, false) => up = true,
-            (Op::Stop, true) => up = false,
+            (Op::Stop | Op::QemuExits, true) => up = false,
         }
     }
     Ok(())

@@ -7,11 +7,13 @@
 //! (sharing a bucket only makes the reduction more conservative): the kernel's tap table, the OVS
 //! database's rows, and Linux bridge membership.
 
-use super::cleanup::{Naming, Step};
+use super::attach::Datapath;
+use super::cleanup::Naming;
 use super::config::{Backend, MAX_VMS};
 use super::host;
 use super::model::Network;
 use super::state::{State, TapName};
+use super::step::Step;
 use sim::{Footprint, ObjectId};
 
 /// libvirt's tap name counter (`monotonic-names`).
@@ -67,12 +69,14 @@ impl Network {
         let own = Footprint::NONE.write(vm(i));
         let f = match step {
             Step::TapCreate => self.tap_create_footprint(state),
-            Step::OvsAddPort | Step::RemovePort => named(OVS, name, true),
+            Step::OvsAddPort | Step::RemovePort | Step::ReattachRemovePort => {
+                named(OVS, name, true)
+            }
             Step::BridgeAddPort => {
-                let decide = named(OVS, name, false).union(named(BRIDGE, name, true));
+                let decide = self.ovs_claim(name).union(named(BRIDGE, name, true));
                 let fails = match (state, name) {
-                    (Some(s), Some(n)) => host::ovs_holds(s, n),
-                    _ => true,
+                    (Some(s), Some(n)) => host::ovs_holds(s, n, self.datapath),
+                    _ => self.datapath == Datapath::Kernel,
                 };
                 if fails {
                     decide.union(named(TAPS, name, true))
@@ -80,7 +84,7 @@ impl Network {
                     decide
                 }
             }
-            Step::Kill => {
+            Step::Kill | Step::QemuExit => {
                 let bridged = match (state, name) {
                     (Some(s), Some(n)) => host::tap(s, n).is_some_and(|t| t.bridged),
                     _ => self.vms[i].backend == Backend::Bridge,
@@ -96,9 +100,25 @@ impl Network {
             Step::CheckAndRemovePort => named(TAPS, name, false)
                 .union(named(OVS, name, true))
                 .write(LOCK),
-            Step::StopTeardown | Step::StopInactive => Footprint::NONE,
+            Step::GetMaster => named(TAPS, name, false)
+                .union(named(BRIDGE, name, false))
+                .union(self.ovs_claim(name)),
+            Step::IfaceToBr => named(OVS, name, false),
+            Step::BridgeRemovePort => named(BRIDGE, name, true),
+            Step::StopTeardown | Step::StopInactive | Step::MonitorEof | Step::EofEvent => {
+                Footprint::NONE
+            }
         };
         own.union(f)
+    }
+
+    /// What deciding whether OVS is a device's master reads: its row on the kernel datapath,
+    /// nothing on the netdev datapath (which never masters a device).
+    fn ovs_claim(&self, name: Option<TapName>) -> Footprint {
+        match self.datapath {
+            Datapath::Kernel => named(OVS, name, false),
+            Datapath::Netdev => Footprint::NONE,
+        }
     }
 
     /// `virNetDevTapCreate`: the lowest free name reads the whole table; the counter reads and
@@ -133,14 +153,14 @@ impl Network {
         let vm = &state.vms[i];
         let mut future = Footprint::NONE;
         for (k, &op) in cfg.ops.iter().enumerate().skip(vm.pc as usize) {
-            let steps = self.cleanup.steps(op, cfg.backend);
             let current = k == vm.pc as usize;
             let (from, name) = if current {
                 (vm.step as usize, vm.ifname)
             } else {
                 (0, None)
             };
-            for &step in &steps[from..] {
+            let steps = self.op_steps(op, cfg.backend).concat();
+            for &step in steps.iter().skip(from) {
                 // A start's name is chosen by its tap-create: unknown before it.
                 let name = if step == Step::TapCreate { None } else { name };
                 future = future.union(self.step_footprint(i, step, name, None));

@@ -1,6 +1,8 @@
-//! The host side, as measured (shared/cases/REAL-NET.md): the kernel's tap table and naming,
-//! the OVS database and vswitchd's claim on devices, and the Linux bridge's `SIOCBRADDIF`.
+//! The host side: the kernel's tap table and naming (measured: the lowest free `vnet%d`), the
+//! OVS database and, per datapath, vswitchd's claim on devices, the Linux bridge's
+//! `SIOCBRADDIF`/`SIOCBRDELIF`, and a device's master as `virNetDevGetMaster` reads it.
 
+use super::attach::{Datapath, Master};
 use super::cleanup::Naming;
 use super::state::{OvsPort, State, Tap, TapName};
 
@@ -22,11 +24,36 @@ pub fn port(state: &State, name: TapName) -> Option<&OvsPort> {
         .map(|i| &state.ovs_ports[i])
 }
 
-/// True when vswitchd holds the device `name`: a row of that name exists and the device exists
-/// and is not already a Linux bridge member. vswitchd (re)adds a row's interface whenever a
-/// device of that name appears, so a new tap that reuses a stale row's name is taken at once.
-pub fn ovs_holds(state: &State, name: TapName) -> bool {
-    port(state, name).is_some() && tap(state, name).is_some_and(|t| !t.bridged)
+/// True when vswitchd's datapath is the master of device `name`. Kernel datapath: a row of that
+/// name exists and the device exists and is not already a Linux bridge member; vswitchd (re)adds
+/// a row's interface whenever a device of that name appears, so a new tap that reuses a stale
+/// row's name is taken at once. Netdev datapath: never (it only opens a packet socket).
+pub fn ovs_holds(state: &State, name: TapName, datapath: Datapath) -> bool {
+    datapath == Datapath::Kernel
+        && port(state, name).is_some()
+        && tap(state, name).is_some_and(|t| !t.bridged)
+}
+
+/// `virNetDevGetMaster`: the device's `IFLA_MASTER`: the Linux bridge, `ovs-system` for a
+/// kernel-datapath OVS port, or none.
+pub fn master(state: &State, name: TapName, datapath: Datapath) -> Master {
+    if tap(state, name).is_some_and(|t| t.bridged) {
+        Master::Bridge
+    } else if ovs_holds(state, name, datapath) {
+        Master::OvsSystem
+    } else {
+        Master::None
+    }
+}
+
+/// `virNetDevOpenvswitchInterfaceGetMaster` (`ovs-vsctl iface-to-br`): the OVS bridge when a
+/// row of that name exists, none when the command fails.
+pub fn iface_to_br(state: &State, name: TapName) -> Master {
+    if port(state, name).is_some() {
+        Master::Ovs
+    } else {
+        Master::None
+    }
 }
 
 /// The name `virNetDevTapCreate` would pick now.
@@ -92,9 +119,13 @@ pub fn ovs_remove_port(state: &mut State, name: TapName) -> Option<u8> {
 }
 
 /// `virNetDevBridgeAddPort` (`SIOCBRADDIF`): fails with `EBUSY` when the device already has a
-/// master (vswitchd's datapath or a bridge); otherwise the tap becomes a bridge member.
-pub fn bridge_add_port(state: &mut State, name: TapName) -> Result<(), &'static str> {
-    if ovs_holds(state, name) || tap(state, name).is_some_and(|t| t.bridged) {
+/// master (the kernel datapath or a bridge); otherwise the tap becomes a bridge member.
+pub fn bridge_add_port(
+    state: &mut State,
+    name: TapName,
+    datapath: Datapath,
+) -> Result<(), &'static str> {
+    if ovs_holds(state, name, datapath) || tap(state, name).is_some_and(|t| t.bridged) {
         return Err("EBUSY");
     }
     let i = state
@@ -103,6 +134,13 @@ pub fn bridge_add_port(state: &mut State, name: TapName) -> Result<(), &'static 
         .expect("a VM attaches its own tap, which exists");
     state.taps[i].bridged = true;
     Ok(())
+}
+
+/// `virNetDevBridgeRemovePort` (`SIOCBRDELIF`): the device leaves the Linux bridge.
+pub fn bridge_remove_port(state: &mut State, name: TapName) {
+    if let Ok(i) = state.taps.binary_search_by_key(&name, |t| t.name) {
+        state.taps[i].bridged = false;
+    }
 }
 
 #[cfg(test)]
@@ -150,10 +188,31 @@ mod tests {
         let mut s = state_with(&[], 0);
         ovs_add_port(&mut s, TapName(0), 0);
         let name = create_tap(&mut s, 1, Naming::LowestFree);
-        assert!(ovs_holds(&s, name));
-        assert_eq!(bridge_add_port(&mut s, name), Err("EBUSY"));
+        assert!(ovs_holds(&s, name, Datapath::Kernel));
+        assert_eq!(master(&s, name, Datapath::Kernel), Master::OvsSystem);
+        assert_eq!(
+            bridge_add_port(&mut s, name, Datapath::Kernel),
+            Err("EBUSY")
+        );
         assert_eq!(ovs_remove_port(&mut s, name), Some(0));
-        assert_eq!(bridge_add_port(&mut s, name), Ok(()));
-        assert_eq!(bridge_add_port(&mut s, name), Err("EBUSY"));
+        assert_eq!(bridge_add_port(&mut s, name, Datapath::Kernel), Ok(()));
+        assert_eq!(master(&s, name, Datapath::Kernel), Master::Bridge);
+        assert_eq!(
+            bridge_add_port(&mut s, name, Datapath::Kernel),
+            Err("EBUSY")
+        );
+    }
+
+    #[test]
+    fn on_the_netdev_datapath_a_row_never_masters_the_new_device() {
+        let mut s = state_with(&[], 0);
+        ovs_add_port(&mut s, TapName(0), 0);
+        let name = create_tap(&mut s, 1, Naming::LowestFree);
+        assert!(!ovs_holds(&s, name, Datapath::Netdev));
+        assert_eq!(master(&s, name, Datapath::Netdev), Master::None);
+        assert_eq!(iface_to_br(&s, name), Master::Ovs);
+        assert_eq!(bridge_add_port(&mut s, name, Datapath::Netdev), Ok(()));
+        bridge_remove_port(&mut s, name);
+        assert_eq!(master(&s, name, Datapath::Netdev), Master::None);
     }
 }

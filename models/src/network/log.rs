@@ -1,9 +1,9 @@
 //! The network model's observable projection for `vmrace repro`: which steps show in a log
 //! (`docs/repro.md` lists the log lines each event is parsed from).
 
-use super::cleanup::Step;
 use super::model::{Action, Network};
 use super::state::State;
+use super::step::Step;
 use crate::scenario::LogEvent;
 
 impl Network {
@@ -14,7 +14,9 @@ impl Network {
             Step::OvsAddPort => "net:ovs-add-port",
             Step::BridgeAddPort => "net:bridge-add-port",
             Step::Kill => "signal:SIGTERM",
-            Step::RemovePort | Step::CheckAndRemovePort => "net:ovs-del-port",
+            Step::RemovePort | Step::CheckAndRemovePort | Step::ReattachRemovePort => {
+                "net:ovs-del-port"
+            }
             _ => return None,
         })
     }

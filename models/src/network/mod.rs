@@ -9,13 +9,25 @@
 //!
 //! * `start`: `virNetDevTapCreate` → `tap-create`, then `virNetDevOpenvswitchAddPort` →
 //!   `ovs-add-port` or `virNetDevBridgeAddPort` → `bridge-add-port`. The domain is running after
-//!   the attach, or start-failed if `SIOCBRADDIF` says `EBUSY`.
+//!   the attach, or start-failed if `SIOCBRADDIF` says `EBUSY`. With `tap_attach: reattach`
+//!   (proposal A) the attach is `virNetDevTapReattachBridge`: `virNetDevGetMaster` →
+//!   `get-master`; for `ovs-system`, `virNetDevOpenvswitchInterfaceGetMaster` → `iface-to-br`;
+//!   if that is the wanted bridge it returns (running, no AddPort); if it is another one,
+//!   `virNetDevOpenvswitchRemovePort` → `reattach-del-port` or `virNetDevBridgeRemovePort` →
+//!   `bridge-del-port`; then the attach as above.
 //! * `stop` (`qemuProcessStop`): `qemuProcessKill` → `kill` (the tap dies with QEMU), the rest of
 //!   the stop up to the per-NIC loop → `stop-teardown`, then for an OVS NIC the variant's
 //!   cleanup: `virNetDevOpenvswitchRemovePort` → `ovs-del-port`, preceded by `virNetDevGetMAC` →
 //!   `get-mac` or `virNetDevExists` → `exists`, or replaced by the atomic →
 //!   `check-and-del-port`. The domain is shut off at the end of the stop. A stop of a domain
 //!   whose start failed is → `stop-inactive`.
+//! * `qemu-exits` (guest poweroff, crash, an external kill): QEMU's exit closes the tap fds and
+//!   the kernel deletes the tap (`tun_chr_close`) → `qemu-exit`; the monitor EOF on the event
+//!   thread, `qemuProcessHandleMonitorEOF` → `monitor-eof`; the worker's
+//!   `processMonitorEOFEvent` (stop job; its kill finds QEMU gone) → `eof-event`; then
+//!   `qemuProcessStop` from `stop-teardown` on, as for `stop`. The name is free before
+//!   `qemuProcessStop` starts: a wider window than `stop`'s. These steps are QEMU's, the event
+//!   thread's and a worker's, one causing the next, so actor `api-X` stands for all of them.
 //!
 //! # Variants (`tap_cleanup`)
 //!
@@ -30,6 +42,15 @@
 //! * `monotonic-names` (default, upstream since 95089f481e): names from libvirt's counter;
 //!   unconditional RemovePort.
 //!
+//! # Variants (`tap_attach`, `datapath`)
+//!
+//! * `tap_attach: attach` (default, upstream) or `reattach` (Laine Stump's proposal A).
+//! * `datapath: kernel` (default): a leftover port row takes a new device of its name at once
+//!   and becomes its master (`ovs-system`), so `SIOCBRADDIF` gets `EBUSY` and GetMaster sees
+//!   `ovs-system`; inferred from the kernel's code, not measurable on a host without
+//!   `openvswitch.ko`. `datapath: netdev`: the userspace datapath as measured (Open vSwitch
+//!   3.1): a row never masters a device, so neither happens.
+//!
 //! # Observations
 //!
 //! Per VM `X`, in configuration order:
@@ -41,7 +62,7 @@
 //! * `X.attach_error`: `EBUSY` if the last start's `SIOCBRADDIF` failed, else `none`;
 //! * `X.done`: its program is finished;
 //! * `X.removed_foreign_port`: one of its RemovePorts deleted a row whose `vm-id` is another
-//!   VM's (FACTS §6: a port should only be removed by the VM that created it).
+//!   VM's (a port should only be removed by the VM that created it).
 //!
 //! Then `net.ports` (OVS port rows), `net.stale_ports` (rows whose `vm-id` VM does not hold a tap
 //! of that name), `net.taps` (kernel taps), `net.bridge_ports` (Linux bridge members) and
@@ -65,11 +86,17 @@
 //! * `stop-teardown` stands for everything `qemuProcessStop` does between the kill and the
 //!   per-NIC loop; it touches no network state but keeps the window as wide, in steps, as it is
 //!   in the code, so that the check variants' narrower window shows in interleaving counts.
-//! * Taps are never persistent and QEMU never exits on its own, so a tap dies only at
-//!   `qemuProcessKill`; nwfilter, bandwidth and ebtables state (also keyed by name) is left out.
+//! * Taps are never persistent, so a tap dies only when QEMU dies (`kill`, `qemu-exit`);
+//!   nwfilter, bandwidth and ebtables state (also keyed by name) is left out.
+//! * `connected` for an OVS NIC is judged by OVSDB (a row with the VM's `vm-id`), on both
+//!   datapaths: the netdev datapath's half-broken data plane after a same-name reuse (frames
+//!   from the tap are not received) is not modelled.
+//! * There is one OVS bridge and one Linux bridge; `get-master` can only see those two (or
+//!   `ovs-system`), so ReattachBridge's "another bridge" is always the other kind.
 //! * A failed start runs no RemovePort: only Linux-bridge attaches fail, and `qemuProcessStop`
 //!   does nothing for a Linux-bridge NIC on Linux.
 
+mod attach;
 mod cleanup;
 mod config;
 mod footprint;
@@ -77,11 +104,14 @@ mod host;
 mod log;
 mod model;
 mod state;
+mod step;
 
-pub use cleanup::{Naming, Step, TapCleanup};
+pub use attach::{Datapath, Master, TapAttach};
+pub use cleanup::{Naming, TapCleanup};
 pub use config::{Backend, Config, Mac, Op, VmConfig, MAX_OPS, MAX_VMS};
 pub use model::{Action, Network};
 pub use state::{OvsPort, State, Status, Tap, TapName, VmState};
+pub use step::Step;
 
 use crate::scenario::{ModelInfo, VariantAxis};
 
@@ -90,9 +120,19 @@ pub fn info() -> ModelInfo {
     ModelInfo {
         name: "network",
         summary: "libvirt NIC setup/teardown racing across VMs: kernel taps, OVS, Linux bridge",
-        axes: vec![VariantAxis {
-            key: "tap_cleanup",
-            values: TapCleanup::VALUES.to_vec(),
-        }],
+        axes: vec![
+            VariantAxis {
+                key: "tap_cleanup",
+                values: TapCleanup::VALUES.to_vec(),
+            },
+            VariantAxis {
+                key: "tap_attach",
+                values: TapAttach::VALUES.to_vec(),
+            },
+            VariantAxis {
+                key: "datapath",
+                values: Datapath::VALUES.to_vec(),
+            },
+        ],
     }
 }

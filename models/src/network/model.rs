@@ -1,10 +1,12 @@
 //! The [`Network`] model: one libvirt API thread per VM running its program of starts and stops,
 //! each step one real call against the shared kernel, OVS and bridge state.
 
-use super::cleanup::{Step, TapCleanup};
+use super::attach::{applies, Datapath, Master, TapAttach};
+use super::cleanup::TapCleanup;
 use super::config::{Backend, Config, Op, Vm};
 use super::host;
 use super::state::{State, Status, TapName, VmState};
+use super::step::Step;
 use crate::scenario::{Obs, Observable};
 use serde::Serialize;
 use sim::{ActorId, Footprint, Model, Property, StepInfo};
@@ -24,6 +26,8 @@ pub struct Action {
 pub struct Network {
     pub(super) vms: Vec<Vm>,
     pub(super) cleanup: TapCleanup,
+    pub(super) attach: TapAttach,
+    pub(super) datapath: Datapath,
 }
 
 impl Network {
@@ -33,12 +37,46 @@ impl Network {
         Ok(Network {
             vms,
             cleanup: config.tap_cleanup,
+            attach: config.tap_attach,
+            datapath: config.datapath,
         })
     }
 
-    /// The modelled code state.
+    /// The modelled code state of the stop's port cleanup.
     pub fn tap_cleanup(&self) -> TapCleanup {
         self.cleanup
+    }
+
+    /// The modelled code state of the start's attach.
+    pub fn tap_attach(&self) -> TapAttach {
+        self.attach
+    }
+
+    /// The OVS datapath the model's verdicts are for.
+    pub fn datapath(&self) -> Datapath {
+        self.datapath
+    }
+
+    /// The two parts of `op`'s step sequence for a NIC on `backend`: the op's own steps, then
+    /// (for `stop` and `qemu-exits`) the variant's per-NIC cleanup.
+    pub(super) fn op_steps(&self, op: Op, backend: Backend) -> [&'static [Step]; 2] {
+        use Step::*;
+        match op {
+            Op::Start => [self.attach.start_steps(backend), &[]],
+            Op::Stop => [&[Kill, StopTeardown], self.cleanup.stop_tail(backend)],
+            Op::QemuExits => [
+                &[QemuExit, MonitorEof, EofEvent, StopTeardown],
+                self.cleanup.stop_tail(backend),
+            ],
+        }
+    }
+
+    /// Step `k` of `op` on `backend`, if the op has that many.
+    fn step_at(&self, op: Op, backend: Backend, k: usize) -> Option<Step> {
+        let [own, tail] = self.op_steps(op, backend);
+        own.get(k)
+            .or_else(|| tail.get(k - own.len().min(k)))
+            .copied()
     }
 
     /// The VMs' names, in configuration order (actor `api-<name>` drives VM i).
@@ -50,10 +88,10 @@ impl Network {
     fn next_step(&self, i: usize, vm: &VmState) -> Option<Step> {
         let cfg = &self.vms[i];
         let op = *cfg.ops.get(vm.pc as usize)?;
-        if op == Op::Stop && vm.step == 0 && vm.status != Status::Running {
+        if op != Op::Start && vm.step == 0 && vm.status != Status::Running {
             return Some(Step::StopInactive);
         }
-        Some(self.cleanup.steps(op, cfg.backend)[vm.step as usize])
+        self.step_at(op, cfg.backend, vm.step as usize)
     }
 
     /// True when VM `i`'s tap exists, is its own, and is attached for it: an OVS row with its
@@ -83,7 +121,7 @@ impl Model for Network {
     }
 
     fn version(&self) -> u32 {
-        1
+        2
     }
 
     fn actors(&self) -> Vec<String> {
@@ -105,12 +143,13 @@ impl Model for Network {
                 ifname: None,
                 ebusy: false,
                 removed_foreign: false,
+                master: Master::None,
             };
             if cfg.running {
                 let name = host::create_tap(&mut state, i as u8, self.cleanup.naming());
                 match cfg.backend {
                     Backend::Ovs => host::ovs_add_port(&mut state, name, i as u8),
-                    Backend::Bridge => host::bridge_add_port(&mut state, name)
+                    Backend::Bridge => host::bridge_add_port(&mut state, name, self.datapath)
                         .expect("a fresh name has no port row and no master"),
                 }
                 vm.status = Status::Running;
@@ -143,12 +182,13 @@ impl Model for Network {
                 let vm = &mut s.vms[i];
                 vm.ifname = Some(name);
                 vm.ebusy = false;
+                vm.master = Master::None;
             }
             Step::OvsAddPort => {
                 host::ovs_add_port(&mut s, name(), me);
                 s.vms[i].status = Status::Running;
             }
-            Step::BridgeAddPort => match host::bridge_add_port(&mut s, name()) {
+            Step::BridgeAddPort => match host::bridge_add_port(&mut s, name(), self.datapath) {
                 Ok(()) => s.vms[i].status = Status::Running,
                 Err(_) => {
                     // virNetDevTapCreateInBridgePort's error path closes the tap fds, and the
@@ -161,8 +201,25 @@ impl Model for Network {
                     vm.ifname = None;
                 }
             },
-            Step::Kill => host::destroy_tap(&mut s, name()),
-            Step::StopTeardown | Step::StopInactive => {}
+            Step::Kill | Step::QemuExit => host::destroy_tap(&mut s, name()),
+            Step::StopTeardown | Step::StopInactive | Step::MonitorEof | Step::EofEvent => {}
+            Step::GetMaster | Step::IfaceToBr => {
+                let master = if action.step == Step::GetMaster {
+                    host::master(&s, name(), self.datapath)
+                } else {
+                    host::iface_to_br(&s, name())
+                };
+                let vm = &mut s.vms[i];
+                vm.master = master;
+                if master.is(cfg.backend) {
+                    // "Nothing more todo if we're on the right bridge already": return 0, and
+                    // virNetDevTapCreateInBridgePort goes on to succeed.
+                    vm.status = Status::Running;
+                    op_done = true;
+                }
+            }
+            Step::ReattachRemovePort => self.remove_port(&mut s, i),
+            Step::BridgeRemovePort => host::bridge_remove_port(&mut s, name()),
             Step::GetMac | Step::Exists => {
                 let remove = self.should_remove(action.step, &s, name(), i);
                 op_done = !remove;
@@ -175,16 +232,24 @@ impl Model for Network {
             }
         }
         let op = cfg.ops[s.vms[i].pc as usize];
-        let steps = self.cleanup.steps(op, cfg.backend);
         let vm = &mut s.vms[i];
         vm.step += 1;
-        if op_done || action.step == Step::StopInactive || vm.step as usize == steps.len() {
-            if op == Op::Stop && action.step != Step::StopInactive {
+        // Reattach's removals are taken only from the bridge the tap was found on.
+        while self
+            .step_at(op, cfg.backend, vm.step as usize)
+            .is_some_and(|next| !applies(next, vm.master))
+        {
+            vm.step += 1;
+        }
+        let finished = self.step_at(op, cfg.backend, vm.step as usize).is_none();
+        if op_done || action.step == Step::StopInactive || finished {
+            if op != Op::Start && action.step != Step::StopInactive {
                 // The end of qemuProcessStop: SHUTOFF, and the live definition (with its
                 // generated ifname) is discarded.
                 vm.status = Status::Shutoff;
                 vm.ifname = None;
             }
+            vm.master = Master::None;
             vm.pc += 1;
             vm.step = 0;
         }

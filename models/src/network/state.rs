@@ -1,6 +1,7 @@
 //! The network model's state: the kernel's tap table, the OVS database's port rows, Linux bridge
 //! membership, libvirt's name counter, and each VM's libvirt-side state and program counter.
 
+use super::attach::Master;
 use serde::{Serialize, Serializer};
 
 /// A tap device name `vnet<N>`, stored as N.
@@ -80,6 +81,9 @@ pub struct VmState {
     pub ebusy: bool,
     /// One of its RemovePorts deleted a row whose `vm-id` is another VM's (sticky).
     pub removed_foreign: bool,
+    /// What the running `virNetDevTapReattachBridge` has seen of the new tap's master (proposal
+    /// A); `none` outside it.
+    pub master: Master,
 }
 
 /// The whole system state.

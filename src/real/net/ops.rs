@@ -75,6 +75,19 @@ pub enum NetOp {
         /// The VM whose last interface name is removed.
         vm: String,
     },
+    /// `virNetDevGetMaster(ifname)`: the device's `IFLA_MASTER` read over netlink (`ip -j link
+    /// show`, an `RTM_GETLINK` like libvirt's `virNetlinkDumpLink`). Answers
+    /// [`NetOutcome::Master`]; a missing device is ENODEV.
+    GetMaster {
+        /// The VM whose last interface name is asked about.
+        vm: String,
+    },
+    /// `virNetDevOpenvswitchInterfaceGetMaster(ifname)`: `ovs-vsctl --timeout=5 iface-to-br
+    /// IF`; a non-zero exit means no OVS bridge has it. Answers [`NetOutcome::Master`].
+    IfaceToBr {
+        /// The VM whose last interface name is asked about.
+        vm: String,
+    },
     /// Detach by name from the Linux bridge with `SIOCBRDELIF` (what `brctl delif` does; the
     /// ioctl, not netlink `nomaster`, so a non-member gives EINVAL and a missing device ENODEV).
     /// libvirt on Linux does not do this for plain bridges; it models a by-name cleanup.
@@ -95,6 +108,8 @@ pub enum NetOutcome {
     Errno(Errno),
     /// Answer of [`NetOp::CheckExists`].
     Exists(bool),
+    /// Answer of [`NetOp::GetMaster`] and [`NetOp::IfaceToBr`]: the master's name, if any.
+    Master(Option<String>),
 }
 
 impl Sandbox {
@@ -123,7 +138,36 @@ impl State {
             }
             NetOp::RemovePort { vm } => self.remove_port(vm),
             NetOp::DetachBridge { vm } => self.bridge_port(vm, false),
+            NetOp::GetMaster { vm } => self.get_master(vm),
+            NetOp::IfaceToBr { vm } => self.iface_to_br(vm),
         }
+    }
+
+    fn get_master(&self, vm: &str) -> Result<NetOutcome> {
+        let ifname = self.ifname(vm)?;
+        if !self.exists(&ifname)? {
+            return Ok(NetOutcome::Errno(Errno(libc::ENODEV)));
+        }
+        let mut cmd = self
+            .tools
+            .ip_in(&self.netns, &["-j", "link", "show", "dev", &ifname]);
+        let out = run(&mut cmd)?;
+        let links: serde_json::Value =
+            serde_json::from_slice(&out.stdout).map_err(|_| NetError::Parse {
+                command: super::tools::describe(&cmd),
+                detail: String::from_utf8_lossy(&out.stdout).into_owned(),
+            })?;
+        let master = links[0]["master"].as_str().map(str::to_string);
+        Ok(NetOutcome::Master(master))
+    }
+
+    fn iface_to_br(&self, vm: &str) -> Result<NetOutcome> {
+        let ifname = self.ifname(vm)?;
+        let ovs = self.ovs.as_ref().ok_or(NetError::NoOvs)?;
+        let out = super::tools::run_status(ovs.vsctl().args(["iface-to-br", &ifname]))?;
+        let name = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let master = (out.status.success() && !name.is_empty()).then_some(name);
+        Ok(NetOutcome::Master(master))
     }
 
     fn create_tap(&mut self, vm: &str, naming: &TapNaming, persist: bool) -> Result<NetOutcome> {
