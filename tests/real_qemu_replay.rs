@@ -166,6 +166,16 @@ fn seed_002_a_failed_signal_script_leaves_qemu_to_the_supervisor() {
 }
 
 #[test]
+fn seed_002_libvirts_sigterm_becomes_a_button_press_under_proposal_0() {
+    agree(
+        "seed-002-libvirt-sigterm.yaml",
+        Some("virsh shutdown --mode acpi"),
+        "p0-powerdown",
+        "violation: the domain ends shut off",
+    );
+}
+
+#[test]
 fn seed_002_guest_ignoring_acpi_ends_by_the_timeout() {
     agree(
         "seed-002-guest-ignores-acpi.yaml",

@@ -549,6 +549,7 @@ impl Runner {
         };
         if change(step, ".qemu.sigterm").is_some_and(|(_, a)| a == true) {
             if self.dom.graceful_sigterm {
+                self.killed = true;
                 return Ok(done(
                     step,
                     "none: libvirt's SIGTERM meets the proposal's handler (realised at QEMU's SIGTERM step)",
