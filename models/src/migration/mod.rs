@@ -159,7 +159,7 @@ impl Migration {
 fn runstate(s: &State) -> &'static str {
     match s.qemu.run {
         RunState::Running => "running",
-        RunState::FinishMigrate | RunState::Postmigrate => "paused",
+        RunState::Paused | RunState::FinishMigrate | RunState::Postmigrate => "paused",
         RunState::Crashed => "crashed",
         RunState::Migrated => "migrated",
     }
@@ -174,7 +174,7 @@ impl Model for Migration {
     }
 
     fn version(&self) -> u32 {
-        1
+        2
     }
 
     fn actors(&self) -> Vec<String> {
@@ -330,7 +330,10 @@ impl Model for Migration {
         if s.migrations_failed > 0 {
             text += &format!(", {} migration(s) failed", s.migrations_failed);
         }
-        if matches!(s.qemu.run, RunState::Running | RunState::Postmigrate) {
+        if matches!(
+            s.qemu.run,
+            RunState::Running | RunState::Paused | RunState::Postmigrate
+        ) {
             for (d, disk) in s.disks.iter().enumerate() {
                 if disk.inactive {
                     text += &format!(", disk{d} inactive");
@@ -406,6 +409,11 @@ fn labels(step: &Step) -> (String, Option<&'static str>) {
     match *step {
         Step::Call(Call::Migrate) => call("virsh migrate", "virDomainMigrateToURI3"),
         Step::Call(Call::Resume) => call("virsh resume", "virDomainResume"),
+        Step::Call(Call::Suspend) => call("virsh suspend", "virDomainSuspend"),
+        Step::Call(Call::Cont) => call(
+            "virsh qemu-monitor-command cont",
+            "virDomainQemuMonitorCommand",
+        ),
         Step::RequestWrite(d) => (format!("request-write disk{d}"), None),
         Step::Retarget { .. } => ("retarget".into(), None),
         Step::FixNamespace { .. } => ("fix-namespace".into(), None),
@@ -434,6 +442,19 @@ fn labels(step: &Step) -> (String, Option<&'static str>) {
             Some("qemuDomainResume → qemuProcessStartCPUs"),
         ),
         Step::StartCpusReply => call("qemuProcessStartCPUs", "qemuProcessStartCPUs"),
+        Step::DomainSuspend { stop } => (
+            format!("qemuDomainSuspend{}", if stop { " → stop" } else { "" }),
+            Some("qemuDomainSuspend → qemuProcessStopCPUs"),
+        ),
+        Step::StopCpusReply => call("qemuProcessStopCPUs", "qemuProcessStopCPUs"),
+        Step::MonitorCommand => call(
+            "qemuDomainQemuMonitorCommand → cont",
+            "qemuDomainQemuMonitorCommandWithFiles → qemuMonitorArbitraryCommand",
+        ),
+        Step::MonitorReply => call(
+            "qemuDomainQemuMonitorCommand reply",
+            "qemuMonitorArbitraryCommand",
+        ),
         Step::HandleEvent(event) => {
             let (label, upstream) = match event {
                 Event::Stop => ("STOP", "qemuProcessHandleStop"),
@@ -457,7 +478,14 @@ fn labels(step: &Step) -> (String, Option<&'static str>) {
             "qmp_migrate",
             "qmp_migrate → migrate_init → migration_thread",
         ),
-        Step::QmpCont => call("qmp_cont", "qmp_cont → bdrv_activate_all → vm_start"),
+        Step::QmpCont => call(
+            "qmp_cont",
+            "qmp_cont → bdrv_activate_all → bdrv_activate → blk_root_activate; vm_start",
+        ),
+        Step::QmpStop => call(
+            "qmp_stop",
+            "qmp_stop → vm_stop(RUN_STATE_PAUSED) → do_vm_stop",
+        ),
         Step::MigrateFdCancel => call(
             "migrate_fd_cancel",
             "qmp_migrate_cancel → migrate_fd_cancel",
