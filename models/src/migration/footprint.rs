@@ -121,7 +121,8 @@ pub fn step_footprint(step: &Step) -> Footprint {
     let block_io = [O_BLOCK, O_HOST, O_NS];
     match step {
         // suspend and cont wait for the migration thread to exit and the events to be handled
-        Step::Call(_) => fp(&[O_MIG, O_RUN, O_EVENTS], &[O_MGMT]),
+        Step::Call(Call::Suspend | Call::Cont) => fp(&[O_MIG, O_RUN, O_EVENTS], &[O_MGMT]),
+        Step::Call(_) => fp(&[], &[O_MGMT]),
         Step::RequestWrite(_) => fp(&[], &[O_MGMT, O_GUEST]),
         Step::Retarget { agent: false } => fp(&[], &[O_MGMT, O_HOST]),
         Step::Retarget { agent: true } => fp(&[], &[O_AGENT, O_HOST]),
@@ -159,6 +160,7 @@ fn repertoire(actor: ActorId) -> Vec<Step> {
     match actor {
         MGMT => vec![
             Step::Call(Call::Migrate),
+            Step::Call(Call::Suspend),
             Step::RequestWrite(0),
             Step::Retarget { agent: false },
             Step::FixNamespace { agent: false },
