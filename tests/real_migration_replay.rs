@@ -166,7 +166,12 @@ fn recovery_ops_run_for_real_and_agree() {
         assert!(!run.outcomes.is_empty(), "{case}");
         for o in &run.outcomes {
             let outcome = replay(&s, &j, &o.trace);
-            assert!(outcome.agreed, "{case} {}: {}", o.name, outcome.to_markdown());
+            assert!(
+                outcome.agreed,
+                "{case} {}: {}",
+                o.name,
+                outcome.to_markdown()
+            );
             assert_eq!(outcome.observed["vm.runstate"], "migrated", "{case}");
             for want in &sent {
                 assert!(
