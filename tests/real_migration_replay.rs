@@ -134,6 +134,63 @@ fn this_qemu_is_not_the_7_2_0_one_the_second_migration_completes() {
     );
 }
 
+const RECOVERY: &str = "seed-003-recovery.yaml";
+
+/// `file`'s job for `case` and `variant`.
+fn case_job(s: &Scenario, case: &str, variant: &str) -> Job {
+    s.jobs()
+        .unwrap_or_else(|e| panic!("{}", e.message))
+        .into_iter()
+        .find(|j| j.variant == variant && j.case.as_deref() == Some(case))
+        .unwrap_or_else(|| panic!("{}: no case {case} variant {variant}", s.name))
+}
+
+/// The recovery cases on this QEMU (6dab4c93ec re-activated already, so each recovery must
+/// leave the write lock held and the last migration complete): `virsh suspend` is a real QMP
+/// `stop` with its real `STOP`, `virsh resume` a real `cont` with its `RESUME`, the
+/// passed-through `cont` a real `cont` on a running VM (no event); every witness agrees.
+#[test]
+fn recovery_ops_run_for_real_and_agree() {
+    let _g = serial();
+    let s = scenario(RECOVERY);
+    for (case, sent) in [
+        ("suspend-resume", vec!["QMP stop", "QMP cont"]),
+        ("cont", vec!["QMP cont passed through"]),
+    ] {
+        let j = case_job(&s, case, THIS_QEMU);
+        assert_eq!(
+            migration_replay::other_qemu(&s, &j).unwrap_or_else(|e| panic!("{}", e.message)),
+            None
+        );
+        let run = s.run(&j, 1).unwrap_or_else(|e| panic!("{}", e.message));
+        assert!(!run.outcomes.is_empty(), "{case}");
+        for o in &run.outcomes {
+            let outcome = replay(&s, &j, &o.trace);
+            assert!(
+                outcome.agreed,
+                "{case} {}: {}",
+                o.name,
+                outcome.to_markdown()
+            );
+            assert_eq!(outcome.observed["vm.runstate"], "migrated", "{case}");
+            for want in &sent {
+                assert!(
+                    outcome.steps.iter().any(|st| st.action.starts_with(want)),
+                    "{case}: no `{want}` step: {}",
+                    outcome.to_markdown()
+                );
+            }
+            if case == "suspend-resume" {
+                let stop = outcome.steps.iter().find(|st| st.label == "qmp_stop");
+                let stop = stop.unwrap_or_else(|| panic!("no qmp_stop step"));
+                assert!(stop.result.contains("STOP"), "{}", stop.result);
+                let cont = outcome.steps.iter().filter(|st| st.label == "qmp_cont");
+                assert!(cont.clone().any(|st| st.result.contains("RESUME")));
+            }
+        }
+    }
+}
+
 /// Child mode: replay the ENOENT witness (interrupted by the parent).
 fn child() {
     let s = scenario(ENOENT);

@@ -450,3 +450,107 @@ fn observations_and_configuration_errors() {
     ));
     assert!(refused(json!({"disks": [{"path": "disk.0"}]})));
 }
+
+/// The seed's failed migration (ENOENT inside QEMU's /dev, `bdrv_inactivate_all` fails with
+/// EPERM), the namespace repaired, then one recovery, then `virsh migrate` again. In QEMU
+/// 6.2-9.2 (and 10.0, where only the INMIGRATE branch differs) `qmp_cont` calls
+/// `bdrv_activate_all` whatever the run state, and `bdrv_activate` calls the BlockBackend's
+/// `blk_root_activate` even on a node that is not inactive, so any `cont` clears the sticky
+/// `disable_perm`. `virsh resume` on a domain libvirt believes running sends nothing;
+/// `virsh suspend` (QMP `stop`, `vm_stop`) touches no block state, but makes the next
+/// `virsh resume` send `cont`.
+#[test]
+fn recovery_after_the_seeds_failed_migration() {
+    let model_for = |variant: &str, recovery: &[&str]| {
+        let mut ops = vec!["retarget", "migrate", "fix_namespace"];
+        ops.extend_from_slice(recovery);
+        ops.push("migrate");
+        model(json!({"disks": seed_disks(), "ops": ops, "qemu_migration": variant}))
+    };
+    let clean = set(&["migrated, 1 migration(s) failed"]);
+    let stuck = "running, 2 migration(s) failed, disk0 disable_perm stuck";
+    for variant in [STICKY, LABEL] {
+        // nothing, or `virsh resume` (a no-op on a running domain): the flag sticks whenever
+        // libvirt handled RESUME before its restore step, and the next migration fails
+        for recovery in [&[][..], &["resume"][..]] {
+            let v = verdict(&model_for(variant, recovery));
+            assert_eq!(v.violated, set(&[MIGRATABLE]), "{variant} {recovery:?}");
+            assert!(v.outcomes.contains(stuck), "{variant} {recovery:?}");
+        }
+        // a `cont` through the monitor, or suspend then resume: always repaired
+        for (recovery, upstream) in [
+            (&["cont"][..], "qmp_cont"),
+            (&["suspend", "resume"][..], "qmp_stop"),
+        ] {
+            let m = model_for(variant, recovery);
+            let v = verdict(&m);
+            assert!(
+                v.violated.is_empty(),
+                "{variant} {recovery:?}: {:?}",
+                v.violated
+            );
+            assert_eq!(v.outcomes, clean, "{variant} {recovery:?}");
+            let steps = outcome_labels(&v, &m, "migrated, 1 migration(s) failed");
+            assert!(
+                steps.iter().any(|l| l == upstream),
+                "{recovery:?}: {steps:?}"
+            );
+            assert!(
+                steps.iter().any(|l| l == "qmp_cont"),
+                "{recovery:?}: {steps:?}"
+            );
+        }
+        // `virsh suspend` alone repairs nothing: the paused VM's migration fails with EPERM
+        // again and libvirt, which found it paused, leaves it paused
+        let v = verdict(&model_for(variant, &["suspend"]));
+        assert!(
+            v.outcomes
+                .contains("paused, 2 migration(s) failed, disk0 disable_perm stuck"),
+            "{variant}: {:?}",
+            v.outcomes
+        );
+    }
+    // 6dab4c93ec re-activated on the failure path already: every recovery is harmless
+    for recovery in [&[][..], &["resume"], &["cont"], &["suspend", "resume"]] {
+        let v = verdict(&model_for(REACTIVATE, recovery));
+        assert!(v.violated.is_empty(), "{recovery:?}: {:?}", v.violated);
+        assert_eq!(v.outcomes, clean, "{recovery:?}");
+    }
+}
+
+/// `virsh suspend` of a running domain: `qemuDomainSuspend` → QMP `stop` → `qmp_stop` →
+/// `vm_stop(RUN_STATE_PAUSED)` and its `STOP` event, which libvirt's handler sees before the
+/// reply; `virsh resume` then sends `cont`. A guest write after the resume lands.
+#[test]
+fn suspend_and_resume_round_trip() {
+    let m = model(json!({"disks": plain_disk(), "ops": ["suspend", "resume", "guest_write"]}));
+    let v = verdict(&m);
+    assert!(v.violated.is_empty(), "{:?}", v.violated);
+    assert_eq!(v.outcomes, set(&["running"]));
+    let steps = outcome_labels(&v, &m, "running");
+    let want = [
+        "virsh suspend",
+        "qemuDomainSuspend → stop",
+        "qmp_stop",
+        "STOP",
+        "qemuProcessStopCPUs",
+        "virsh resume",
+        "qemuDomainResume → cont",
+        "qmp_cont",
+    ];
+    let mut at = 0;
+    for w in want {
+        let found = steps[at..].iter().position(|s| s == w);
+        at += found.unwrap_or_else(|| panic!("{w} missing after {at}: {steps:?}")) + 1;
+    }
+    // suspending a domain libvirt already believes paused sends nothing
+    let m = model(json!({"disks": plain_disk(), "ops": ["suspend", "suspend", "resume"]}));
+    let v = verdict(&m);
+    let steps = outcome_labels(&v, &m, "running");
+    assert_eq!(
+        steps.iter().filter(|s| *s == "qmp_stop").count(),
+        1,
+        "{steps:?}"
+    );
+    assert!(steps.iter().any(|s| s == "qemuDomainSuspend"), "{steps:?}");
+}

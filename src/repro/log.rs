@@ -176,6 +176,7 @@ fn recognise(line: &str) -> Option<(String, Option<String>, bool)> {
         ("virDomainReset", "api:reset"),
         ("virDomainMigrate", "api:migrate"),
         ("virDomainResume", "api:resume"),
+        ("virDomainSuspend", "api:suspend"),
     ];
     for (func, event) in api {
         if line.contains(&format!("{func}:")) || line.contains(&format!("{func}(")) {
@@ -265,6 +266,9 @@ fn virsh(line: &str) -> Option<(String, Option<String>, bool)> {
         "reset" => "api:reset",
         "migrate" => "api:migrate",
         "resume" => "api:resume",
+        "suspend" => "api:suspend",
+        // only a passed-through `cont` is a model op
+        "qemu-monitor-command" if rest.iter().skip(2).any(|w| w.contains("cont")) => "api:cont",
         _ => return None,
     };
     Some((event.to_string(), domain, false))
@@ -300,5 +304,18 @@ symptom: domain killed
         assert_eq!(log.skipped, 1);
         assert_eq!(log.symptom.as_deref(), Some("domain killed"));
         assert_eq!(log.domains(), ["vm1"]);
+    }
+
+    #[test]
+    fn suspend_and_a_passed_through_cont() {
+        let log = parse(
+            r#"virsh suspend vm1
+virsh qemu-monitor-command vm1 '{"execute":"cont"}'
+virsh qemu-monitor-command vm1 '{"execute":"query-status"}'
+2024-02-20 09:50:00.000+0000: 1: debug : virDomainSuspend:600 : dom=0x7f, (VM: name=vm1, uuid=1)
+"#,
+        );
+        let events: Vec<&str> = log.entries.iter().map(|e| e.event.as_str()).collect();
+        assert_eq!(events, ["api:suspend", "api:cont", "api:suspend"]);
     }
 }

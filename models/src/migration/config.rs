@@ -74,6 +74,14 @@ pub enum Op {
     Migrate,
     /// `virsh resume`: `virDomainResume`; waits for its result.
     Resume,
+    /// `virsh suspend`: `virDomainSuspend`; waits for its result. A person types it after the
+    /// previous call returned: it starts once QEMU's migration thread has exited and libvirt
+    /// has handled every event QEMU sent.
+    Suspend,
+    /// `virsh qemu-monitor-command DOM '{"execute":"cont"}'`: QMP `cont` passed through
+    /// verbatim (`qemuDomainQemuMonitorCommand`), whatever libvirt believes the domain's state
+    /// is; waits for its result. It starts as [`Op::Suspend`] does.
+    Cont,
     /// The guest writes to disk N (`guest_write` is disk 0, `guest_write:N` disk N). The
     /// program does not wait: the guest writes whenever its vCPUs run.
     GuestWrite(u8),
@@ -90,14 +98,16 @@ impl TryFrom<String> for Op {
         match text.as_str() {
             "migrate" => Ok(Op::Migrate),
             "resume" => Ok(Op::Resume),
+            "suspend" => Ok(Op::Suspend),
+            "cont" => Ok(Op::Cont),
             "guest_write" => Ok(Op::GuestWrite(0)),
             "retarget" => Ok(Op::Retarget),
             "fix_namespace" => Ok(Op::FixNamespace),
             other => match other.strip_prefix("guest_write:").map(str::parse::<u8>) {
                 Some(Ok(disk)) => Ok(Op::GuestWrite(disk)),
                 _ => Err(format!(
-                    "unknown op `{other}`: expected migrate, resume, guest_write, \
-                     guest_write:N, retarget or fix_namespace"
+                    "unknown op `{other}`: expected migrate, resume, suspend, cont, \
+                     guest_write, guest_write:N, retarget or fix_namespace"
                 )),
             },
         }
@@ -109,6 +119,8 @@ impl From<Op> for String {
         match op {
             Op::Migrate => "migrate".into(),
             Op::Resume => "resume".into(),
+            Op::Suspend => "suspend".into(),
+            Op::Cont => "cont".into(),
             Op::GuestWrite(0) => "guest_write".into(),
             Op::GuestWrite(d) => format!("guest_write:{d}"),
             Op::Retarget => "retarget".into(),
@@ -309,6 +321,8 @@ mod tests {
         for text in [
             "migrate",
             "resume",
+            "suspend",
+            "cont",
             "guest_write",
             "guest_write:2",
             "retarget",

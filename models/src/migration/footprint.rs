@@ -98,10 +98,14 @@ pub fn actor_of(step: &Step) -> ActorId {
         | Step::ConfirmPhase
         | Step::RestoreDomainState { .. }
         | Step::DomainResume { .. }
-        | Step::StartCpusReply => API,
+        | Step::StartCpusReply
+        | Step::DomainSuspend { .. }
+        | Step::StopCpusReply
+        | Step::MonitorCommand
+        | Step::MonitorReply => API,
         Step::HandleEvent(_) => EVENTS,
         Step::AbortJob => ABORT_JOB,
-        Step::QmpMigrate | Step::QmpCont | Step::MigrateFdCancel => QEMU_MAIN,
+        Step::QmpMigrate | Step::QmpCont | Step::QmpStop | Step::MigrateFdCancel => QEMU_MAIN,
         Step::CompletionStop
         | Step::Inactivate(_)
         | Step::CompletionEnd(_)
@@ -116,6 +120,8 @@ pub fn actor_of(step: &Step) -> ActorId {
 pub fn step_footprint(step: &Step) -> Footprint {
     let block_io = [O_BLOCK, O_HOST, O_NS];
     match step {
+        // suspend and cont wait for the migration thread to exit and the events to be handled
+        Step::Call(Call::Suspend | Call::Cont) => fp(&[O_MIG, O_RUN, O_EVENTS], &[O_MGMT]),
         Step::Call(_) => fp(&[], &[O_MGMT]),
         Step::RequestWrite(_) => fp(&[], &[O_MGMT, O_GUEST]),
         Step::Retarget { agent: false } => fp(&[], &[O_MGMT, O_HOST]),
@@ -128,12 +134,17 @@ pub fn step_footprint(step: &Step) -> Footprint {
         | Step::WaitForCompletion
         | Step::RestoreDomainState { .. }
         | Step::DomainResume { .. }
-        | Step::StartCpusReply => fp(&[], &[O_MGMT, O_DOMAIN, O_QMP]),
+        | Step::StartCpusReply
+        | Step::DomainSuspend { .. }
+        | Step::MonitorCommand
+        | Step::MonitorReply => fp(&[], &[O_MGMT, O_DOMAIN, O_QMP]),
+        Step::StopCpusReply => fp(&[O_EVENTS], &[O_MGMT, O_DOMAIN, O_QMP]),
         Step::ConfirmPhase => fp(&[O_DEST], &[O_MGMT, O_DOMAIN, O_QMP, O_RUN]),
         Step::HandleEvent(_) => fp(&[], &[O_EVENTS, O_DOMAIN]),
         Step::AbortJob => fp(&[O_DOMAIN], &[O_ABORT]),
         Step::QmpMigrate => fp(&[O_BQL], &[O_QMP, O_MIG, O_RUN, O_DEST]),
         Step::QmpCont => fp(&[O_BQL, O_HOST, O_NS], &[O_QMP, O_RUN, O_BLOCK, O_EVENTS]),
+        Step::QmpStop => fp(&[O_BQL], &[O_QMP, O_RUN, O_EVENTS]),
         Step::MigrateFdCancel => fp(&[O_BQL, O_RUN, O_HOST, O_NS], &[O_ABORT, O_MIG, O_BLOCK]),
         Step::CompletionStop => fp(&[], &[O_BQL, O_MIG, O_RUN, O_EVENTS, O_BLOCK]),
         Step::Inactivate(_) => fp(&block_io, &[O_BQL, O_MIG, O_BLOCK, O_RUN, O_EVENTS]),
@@ -149,13 +160,23 @@ fn repertoire(actor: ActorId) -> Vec<Step> {
     match actor {
         MGMT => vec![
             Step::Call(Call::Migrate),
+            Step::Call(Call::Suspend),
             Step::RequestWrite(0),
             Step::Retarget { agent: false },
             Step::FixNamespace { agent: false },
         ],
-        API => vec![Step::ConfirmPhase, Step::MigrationSrcRun],
+        API => vec![
+            Step::ConfirmPhase,
+            Step::MigrationSrcRun,
+            Step::StopCpusReply,
+        ],
         EVENTS => vec![Step::HandleEvent(Event::Stop)],
-        QEMU_MAIN => vec![Step::QmpMigrate, Step::QmpCont, Step::MigrateFdCancel],
+        QEMU_MAIN => vec![
+            Step::QmpMigrate,
+            Step::QmpCont,
+            Step::QmpStop,
+            Step::MigrateFdCancel,
+        ],
         QEMU_MIGRATION => vec![
             Step::CompletionStop,
             Step::Inactivate(0),
@@ -199,12 +220,14 @@ impl Migration {
                 || ahead.contains(&Op::Migrate)
         };
         let main = || {
-            matches!(s.qmp, Qmp::Migrate | Qmp::Cont)
+            matches!(s.qmp, Qmp::Migrate | Qmp::Cont | Qmp::Stop)
                 || s.abort == Abort::Sent
                 || self.may_act(s, ABORT_JOB)
                 || s.call.is_some()
                 || s.api != Api::Idle
-                || ahead.iter().any(|o| matches!(o, Op::Migrate | Op::Resume))
+                || ahead
+                    .iter()
+                    .any(|o| matches!(o, Op::Migrate | Op::Resume | Op::Suspend | Op::Cont))
         };
         match actor {
             MGMT => !ahead.is_empty(),

@@ -5,7 +5,8 @@
 use super::config::{Fault, HostAction, NamespaceMode, Op};
 use super::qemu::alive;
 use super::state::{
-    Abort, Api, Call, Chain, DomainState, Event, JobStatus, Qmp, RunState, State, Step, Verdict,
+    Abort, Api, Call, Chain, DomainState, Event, JobStatus, MigThread, Qmp, RunState, State, Step,
+    Verdict,
 };
 use super::storage::{setup_disk, setup_would_change};
 use super::Migration;
@@ -15,13 +16,20 @@ impl Migration {
     pub(crate) fn libvirt_actions(&self, s: &State, out: &mut Vec<Step>) {
         if s.call.is_none() {
             if let Some(op) = self.config.ops.get(s.mgmt_pc as usize) {
-                out.push(match *op {
-                    Op::Migrate => Step::Call(Call::Migrate),
-                    Op::Resume => Step::Call(Call::Resume),
-                    Op::GuestWrite(d) => Step::RequestWrite(d),
-                    Op::Retarget => Step::Retarget { agent: false },
-                    Op::FixNamespace => Step::FixNamespace { agent: false },
-                });
+                // a person types suspend / cont seconds after `virsh migrate` returned: QEMU's
+                // migration thread has exited and libvirt has handled the events it sent
+                let typed_later =
+                    (!alive(s) || s.migration.thread == MigThread::Idle) && s.events.is_empty();
+                match *op {
+                    Op::Migrate => out.push(Step::Call(Call::Migrate)),
+                    Op::Resume => out.push(Step::Call(Call::Resume)),
+                    Op::Suspend if typed_later => out.push(Step::Call(Call::Suspend)),
+                    Op::Cont if typed_later => out.push(Step::Call(Call::Cont)),
+                    Op::Suspend | Op::Cont => {}
+                    Op::GuestWrite(d) => out.push(Step::RequestWrite(d)),
+                    Op::Retarget => out.push(Step::Retarget { agent: false }),
+                    Op::FixNamespace => out.push(Step::FixNamespace { agent: false }),
+                }
             }
         }
         if let Some(step) = self.api_action(s) {
@@ -63,6 +71,8 @@ impl Migration {
                 _ if gone => Some(Step::CallFails),
                 Call::Migrate => Some(Step::MigrationSrcRun),
                 Call::Resume => Some(Step::DomainResume { cont: paused }),
+                Call::Suspend => Some(Step::DomainSuspend { stop: !paused }),
+                Call::Cont => Some(Step::MonitorCommand),
             },
             Api::Migrating => {
                 let over = matches!(
@@ -80,6 +90,11 @@ impl Migration {
             Api::RestoringCont | Api::ResumingCont => {
                 (replied || gone).then_some(Step::StartCpusReply)
             }
+            Api::SuspendingStop => {
+                let stop_handled = !s.events.contains(&Event::Stop);
+                ((replied && stop_handled) || gone).then_some(Step::StopCpusReply)
+            }
+            Api::MonitorCont => (replied || gone).then_some(Step::MonitorReply),
         }
     }
 
@@ -154,8 +169,25 @@ impl Migration {
                     s.qmp = Qmp::Cont;
                     s.api = Api::ResumingCont;
                 } else {
-                    finish_call(s, false); // "domain is already running"
+                    finish_call(s, false); // not paused: returns success, sends nothing
                 }
+            }
+            Step::DomainSuspend { stop } => {
+                if stop {
+                    s.qmp = Qmp::Stop;
+                    s.api = Api::SuspendingStop;
+                } else {
+                    finish_call(s, false); // already paused: nothing to do
+                }
+            }
+            Step::MonitorCommand => {
+                s.qmp = Qmp::Cont;
+                s.api = Api::MonitorCont;
+            }
+            Step::StopCpusReply | Step::MonitorReply => {
+                // the state follows the STOP / RESUME events, not the reply
+                s.qmp = Qmp::Idle;
+                finish_call(s, false);
             }
             Step::StartCpusReply => {
                 if s.qmp == Qmp::Replied(true) && s.domain.state == DomainState::Paused {

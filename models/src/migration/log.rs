@@ -11,6 +11,8 @@ impl Migration {
         Some(match step {
             Step::Call(Call::Migrate) => "api:migrate",
             Step::Call(Call::Resume) => "api:resume",
+            Step::Call(Call::Suspend) => "api:suspend",
+            Step::Call(Call::Cont) => "api:cont",
             Step::HandleEvent(Event::Stop) => "qmp:STOP",
             Step::HandleEvent(Event::Resume) => "qmp:RESUME",
             Step::HandleEvent(Event::MigrationCompleted) => "qmp:MIGRATION:completed",

@@ -14,18 +14,28 @@
 //!
 //! # Actors and steps (labels; the upstream function is in [`sim::StepInfo::upstream`])
 //!
-//! * `mgmt` runs `ops` in order: `virsh migrate` and `virsh resume` (then waits for the call),
-//!   `request-write diskN` (the guest will write), `retarget`, `fix-namespace`.
+//! * `mgmt` runs `ops` in order: `virsh migrate`, `virsh resume`, `virsh suspend` and
+//!   `virsh qemu-monitor-command cont` (then waits for the call), `request-write diskN` (the
+//!   guest will write), `retarget`, `fix-namespace`. `suspend` and `cont` are typed by a person
+//!   after the previous call returned: they start once QEMU's migration thread has exited and
+//!   libvirt has handled the events QEMU sent.
 //! * `libvirt-api`, the libvirtd worker: `qemuMigrationSrcRun` (stores the pre-migration state,
 //!   sends `migrate`), `qemuMigrationSrcWaitForCompletion`, `qemuMigrationSrcConfirmPhase`
 //!   (stops the source once the destination took over), `qemuMigrationSrcRestoreDomainState`
 //!   (sends `cont` only if libvirt believes the domain paused), `qemuDomainResume` (likewise),
-//!   `qemuProcessStartCPUs` (the `cont` reply), `call-fails` (the domain is not here).
+//!   `qemuProcessStartCPUs` (the `cont` reply), `qemuDomainSuspend` (sends `stop` unless libvirt
+//!   believes the domain paused), `qemuProcessStopCPUs` (the `stop` reply, after the `STOP` it
+//!   caused was handled: the monitor delivers events before the reply),
+//!   `qemuDomainQemuMonitorCommand` (passes `cont` through whatever libvirt believes; the
+//!   state follows the events), `call-fails` (the domain is not here).
 //! * `libvirt-events`: `qemuProcessHandleStop`, `…Resume`, `…MigrationStatus`,
 //!   `…MonitorEOF`, one event at a time in QEMU's order.
 //! * `qemu-main`: `qmp_migrate`, `qmp_cont` (refused in FINISH_MIGRATE, else
-//!   `bdrv_activate_all` then `vm_start`), `migrate_fd_cancel`; none while the migration thread
-//!   holds the big lock.
+//!   `bdrv_activate_all` then `vm_start`), `qmp_stop` (`vm_stop(RUN_STATE_PAUSED)`: a running
+//!   VM pauses and sends `STOP`; no block state changes), `migrate_fd_cancel`; none while the
+//!   migration thread holds the big lock. `bdrv_activate` calls the BlockBackend's
+//!   `blk_root_activate` even on a node that is not inactive, so any `cont` clears a
+//!   `disable_perm` left by a failed inactivation (`seed-003-recovery`).
 //! * `qemu-migration`: `vm_stop_force_state` (takes the big lock), `bdrv_inactivate_recurse
 //!   diskN` (one step per node, lock held), `migration_completion: …` (completed, `fail`, or
 //!   `fail_invalidate`, re-activating as the variant does), `migration_iteration_finish`
@@ -45,7 +55,8 @@
 //!
 //! # Observations
 //!
-//! `vm.runstate` (`running`, `paused`, `crashed`, `migrated`), `vm.migration` (QEMU's status of
+//! `vm.runstate` (`running`, `paused` for PAUSED, FINISH_MIGRATE and POSTMIGRATE, `crashed`,
+//! `migrated`), `vm.migration` (QEMU's status of
 //! the last attempt: `none`, `active`, `cancelling`, `completed`, `failed`, `cancelled`),
 //! `vm.crashed`, `vm.crash` (`none`, `guest-write`, `inactivate-recurse`), `libvirt.state`
 //! (`running`, `paused`, `shutoff`, `migrated`), `migrations_started` (by QEMU),
@@ -68,6 +79,10 @@
 //!   libvirt's `-blockdev` and `auto-read-only: true`; a read-only disk never reopens.
 //! * The variants keep the rest of QEMU 7.2's code: `qmp_cont`'s `bdrv_activate_all`, and the
 //!   assertion in `bdrv_inactivate_recurse` (replaced by an early return in QEMU 10.0).
+//!   `qmp_cont` is the same from 6.2 to 9.2 (`bdrv_invalidate_cache_all` until 7.1 renamed it
+//!   `bdrv_activate_all`); 10.0 (Peter Xu's disk-activation rewrite) activates through
+//!   `migration_block_activate` and skips that only in INMIGRATE, which the source never is.
+//!   `qmp_cont`'s SUSPENDED (guest S3) and needs-reset checks are not modelled.
 //! * `fail:`'s reactivation and `migrate_set_state(FAILED)` are one step (really two BQL
 //!   sections); `migrate_fd_cleanup` is folded into `migration_iteration_finish`; a new
 //!   `migrate` waits until the previous migration thread is gone (the management layer retries
@@ -159,7 +174,7 @@ impl Migration {
 fn runstate(s: &State) -> &'static str {
     match s.qemu.run {
         RunState::Running => "running",
-        RunState::FinishMigrate | RunState::Postmigrate => "paused",
+        RunState::Paused | RunState::FinishMigrate | RunState::Postmigrate => "paused",
         RunState::Crashed => "crashed",
         RunState::Migrated => "migrated",
     }
@@ -174,7 +189,7 @@ impl Model for Migration {
     }
 
     fn version(&self) -> u32 {
-        1
+        2
     }
 
     fn actors(&self) -> Vec<String> {
@@ -330,7 +345,10 @@ impl Model for Migration {
         if s.migrations_failed > 0 {
             text += &format!(", {} migration(s) failed", s.migrations_failed);
         }
-        if matches!(s.qemu.run, RunState::Running | RunState::Postmigrate) {
+        if matches!(
+            s.qemu.run,
+            RunState::Running | RunState::Paused | RunState::Postmigrate
+        ) {
             for (d, disk) in s.disks.iter().enumerate() {
                 if disk.inactive {
                     text += &format!(", disk{d} inactive");
@@ -406,6 +424,11 @@ fn labels(step: &Step) -> (String, Option<&'static str>) {
     match *step {
         Step::Call(Call::Migrate) => call("virsh migrate", "virDomainMigrateToURI3"),
         Step::Call(Call::Resume) => call("virsh resume", "virDomainResume"),
+        Step::Call(Call::Suspend) => call("virsh suspend", "virDomainSuspend"),
+        Step::Call(Call::Cont) => call(
+            "virsh qemu-monitor-command cont",
+            "virDomainQemuMonitorCommand",
+        ),
         Step::RequestWrite(d) => (format!("request-write disk{d}"), None),
         Step::Retarget { .. } => ("retarget".into(), None),
         Step::FixNamespace { .. } => ("fix-namespace".into(), None),
@@ -434,6 +457,19 @@ fn labels(step: &Step) -> (String, Option<&'static str>) {
             Some("qemuDomainResume → qemuProcessStartCPUs"),
         ),
         Step::StartCpusReply => call("qemuProcessStartCPUs", "qemuProcessStartCPUs"),
+        Step::DomainSuspend { stop } => (
+            format!("qemuDomainSuspend{}", if stop { " → stop" } else { "" }),
+            Some("qemuDomainSuspend → qemuProcessStopCPUs"),
+        ),
+        Step::StopCpusReply => call("qemuProcessStopCPUs", "qemuProcessStopCPUs"),
+        Step::MonitorCommand => call(
+            "qemuDomainQemuMonitorCommand → cont",
+            "qemuDomainQemuMonitorCommandWithFiles → qemuMonitorArbitraryCommand",
+        ),
+        Step::MonitorReply => call(
+            "qemuDomainQemuMonitorCommand reply",
+            "qemuMonitorArbitraryCommand",
+        ),
         Step::HandleEvent(event) => {
             let (label, upstream) = match event {
                 Event::Stop => ("STOP", "qemuProcessHandleStop"),
@@ -457,7 +493,14 @@ fn labels(step: &Step) -> (String, Option<&'static str>) {
             "qmp_migrate",
             "qmp_migrate → migrate_init → migration_thread",
         ),
-        Step::QmpCont => call("qmp_cont", "qmp_cont → bdrv_activate_all → vm_start"),
+        Step::QmpCont => call(
+            "qmp_cont",
+            "qmp_cont → bdrv_activate_all → bdrv_activate → blk_root_activate; vm_start",
+        ),
+        Step::QmpStop => call(
+            "qmp_stop",
+            "qmp_stop → vm_stop(RUN_STATE_PAUSED) → do_vm_stop",
+        ),
         Step::MigrateFdCancel => call(
             "migrate_fd_cancel",
             "qmp_migrate_cancel → migrate_fd_cancel",

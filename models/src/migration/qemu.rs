@@ -24,6 +24,7 @@ impl Migration {
                 Qmp::Migrate if s.migration.thread == MigThread::Idle => out.push(Step::QmpMigrate),
                 Qmp::Migrate => {}
                 Qmp::Cont => out.push(Step::QmpCont),
+                Qmp::Stop => out.push(Step::QmpStop),
                 Qmp::Idle | Qmp::Replied(_) => {}
             }
             if s.abort == Abort::Sent {
@@ -77,12 +78,24 @@ impl Migration {
                 s.qmp = Qmp::Replied(true);
             }
             Step::QmpCont => {
-                // qmp_cont: refuse in FINISH_MIGRATE; bdrv_activate_all; vm_start
+                // qmp_cont (6.2-9.2): refuse in FINISH_MIGRATE ("Migration is not finalized
+                // yet"); bdrv_activate_all whatever the run state (10.0 skips it only in
+                // INMIGRATE, which the source never is); on error reply it and stay stopped;
+                // else vm_start
                 let ok = s.qemu.run != RunState::FinishMigrate && self.activate_all(s);
                 if ok {
                     vm_start(s);
                 }
                 s.qmp = Qmp::Replied(ok);
+            }
+            Step::QmpStop => {
+                // qmp_stop → vm_stop(RUN_STATE_PAUSED) → do_vm_stop: only a running VM stops
+                // (and sends STOP); the block layer is drained and flushed, never inactivated
+                if s.qemu.run == RunState::Running {
+                    s.qemu.run = RunState::Paused;
+                    s.events.push(Event::Stop);
+                }
+                s.qmp = Qmp::Replied(true);
             }
             Step::MigrateFdCancel => {
                 s.abort = Abort::Done;
@@ -204,7 +217,8 @@ impl Migration {
     }
 }
 
-/// `vm_start`: a no-op when already running, else RUNNING and a `RESUME` event.
+/// `vm_start` → `vm_prepare_start`: a no-op when already running, else RUNNING and a `RESUME`
+/// event.
 fn vm_start(s: &mut State) {
     if s.qemu.run != RunState::Running {
         s.qemu.run = RunState::Running;

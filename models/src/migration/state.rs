@@ -47,6 +47,10 @@ pub enum Call {
     Migrate,
     /// `virDomainResume`.
     Resume,
+    /// `virDomainSuspend`.
+    Suspend,
+    /// `virDomainQemuMonitorCommand` with QMP `cont`.
+    Cont,
 }
 
 /// The libvirtd worker thread's program counter.
@@ -65,6 +69,10 @@ pub enum Api {
     RestoringCont,
     /// `cont` sent by `qemuProcessStartCPUs` on behalf of `virDomainResume`.
     ResumingCont,
+    /// `stop` sent by `qemuProcessStopCPUs` on behalf of `virDomainSuspend`.
+    SuspendingStop,
+    /// `cont` passed through by `qemuDomainQemuMonitorCommand`.
+    MonitorCont,
 }
 
 /// libvirt's domain object.
@@ -138,6 +146,8 @@ pub enum Qmp {
     Migrate,
     /// `cont` sent.
     Cont,
+    /// `stop` sent.
+    Stop,
     /// The reply (true: success).
     Replied(bool),
 }
@@ -173,6 +183,8 @@ pub struct Qemu {
 pub enum RunState {
     /// `RUN_STATE_RUNNING`.
     Running,
+    /// `RUN_STATE_PAUSED` (QMP `stop`).
+    Paused,
     /// `RUN_STATE_FINISH_MIGRATE` (stopped by `migration_completion`).
     FinishMigrate,
     /// `RUN_STATE_POSTMIGRATE`.
@@ -351,6 +363,18 @@ pub enum Step {
     },
     /// api: `qemuProcessStartCPUs` gets the `cont` reply.
     StartCpusReply,
+    /// api: `qemuDomainSuspend`; sends `stop` unless libvirt thinks the domain is paused.
+    DomainSuspend {
+        /// It sends `stop`.
+        stop: bool,
+    },
+    /// api: `qemuProcessStopCPUs` gets the `stop` reply (after the `STOP` it caused was
+    /// handled: the monitor delivers that event before the reply).
+    StopCpusReply,
+    /// api: `qemuDomainQemuMonitorCommand` passes QMP `cont` through.
+    MonitorCommand,
+    /// api: the passed-through command's reply goes back to the caller unread.
+    MonitorReply,
     /// libvirt-events: the handler of the oldest event.
     HandleEvent(Event),
     /// abort-job: `qemuDomainAbortJob` sends `migrate_cancel`.
@@ -359,6 +383,8 @@ pub enum Step {
     QmpMigrate,
     /// qemu-main: `qmp_cont`.
     QmpCont,
+    /// qemu-main: `qmp_stop`.
+    QmpStop,
     /// qemu-main: `qmp_migrate_cancel` → `migrate_fd_cancel`.
     MigrateFdCancel,
     /// qemu-migration: `migration_completion` stops the VM (`vm_stop_force_state`).

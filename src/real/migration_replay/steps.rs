@@ -51,7 +51,7 @@ pub(crate) struct Runner {
     pub src_stopped: bool,
     /// `migrate` commands QEMU accepted.
     pub migrations_started: u32,
-    /// The id of the `migrate` or `cont` sent and not yet answered.
+    /// The id of the `migrate`, `cont` or `stop` sent and not yet answered.
     pending: Option<u64>,
     /// The source's events with a model counterpart, in arrival order.
     events: Vec<RealEvent>,
@@ -309,6 +309,12 @@ impl Runner {
         Ok(match parsed {
             Step::Call(Call::Migrate) => done(step, "virsh migrate (call starts)", "waiting"),
             Step::Call(Call::Resume) => done(step, "virsh resume (call starts)", "waiting"),
+            Step::Call(Call::Suspend) => done(step, "virsh suspend (call starts)", "waiting"),
+            Step::Call(Call::Cont) => done(
+                step,
+                "virsh qemu-monitor-command cont (call starts)",
+                "waiting",
+            ),
             Step::RequestWrite(d) => {
                 done(step, format!("the guest will write to disk{d}"), "queued")
             }
@@ -328,7 +334,11 @@ impl Runner {
                 let ok = super::qmp_reply_ok(step);
                 self.await_reply(step, "cont", ok)?
             }
-            Step::WaitForCompletion | Step::StartCpusReply => done(
+            Step::QmpStop => self.await_reply(step, "stop", true)?,
+            Step::WaitForCompletion
+            | Step::StartCpusReply
+            | Step::StopCpusReply
+            | Step::MonitorReply => done(
                 step,
                 "none (libvirt-internal)",
                 "the model's state carries it",
@@ -341,6 +351,22 @@ impl Runner {
                 } else {
                     done(step, "none (libvirt believes the domain runs)", "no cont")
                 }
+            }
+            Step::DomainSuspend { stop } => {
+                if stop {
+                    self.pending = Some(self.src.qmp.send("stop", None)?);
+                    done(step, "QMP stop (qemuProcessStopCPUs)", "sent")
+                } else {
+                    done(step, "none (libvirt believes the domain paused)", "no stop")
+                }
+            }
+            Step::MonitorCommand => {
+                self.pending = Some(self.src.qmp.send("cont", None)?);
+                done(
+                    step,
+                    "QMP cont passed through (qemuDomainQemuMonitorCommand)",
+                    "sent",
+                )
             }
             Step::HandleEvent(event) => self.dispatch(step, event)?,
             Step::CompletionStop => done(step, "wait: QEMU stops the vCPUs for completion", "ok"),
