@@ -176,6 +176,16 @@ fn seed_002_libvirts_sigterm_becomes_a_button_press_under_proposal_0() {
 }
 
 #[test]
+fn a_destroy_is_the_apis_kill_not_the_event_threads() {
+    agree(
+        "seed-002-libvirt-sigterm.yaml",
+        Some("virsh destroy"),
+        "sigterm-poweroff",
+        "outcome: A.state=shutoff, A.fs=dirty",
+    );
+}
+
+#[test]
 fn seed_002_guest_ignoring_acpi_ends_by_the_timeout() {
     agree(
         "seed-002-guest-ignores-acpi.yaml",

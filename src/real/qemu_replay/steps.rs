@@ -235,8 +235,9 @@ impl Runner {
                 }
             }
             "destroy-begin" => {
+                // The API's kill, not the event thread's qemuProcessShutdownOrReboot: `killed`
+                // (which counts only the latter) is left to the SHUTDOWN it may cause.
                 if self.dom.graceful_sigterm {
-                    self.killed = true;
                     done(
                         step,
                         "none: the SIGTERM meets the proposal's handler (realised at QEMU's SIGTERM step)",
@@ -244,7 +245,6 @@ impl Runner {
                     )
                 } else if change(step, ".qemu.sigterm").is_some() && self.vm.qemu.is_running() {
                     self.sigterm()?;
-                    self.killed = true;
                     done(step, "SIGTERM to QEMU (qemuProcessKill)", "sent")
                 } else {
                     done(step, "none", "QEMU already exited")
