@@ -390,9 +390,7 @@ impl Scenario {
         job: &Job,
         trace: &Trace,
     ) -> Result<Result<Vec<(String, String)>, ReplayError>, CliError> {
-        let mut replayer = Replayer { trace, out: None };
-        self.with_model(job, &mut replayer)?;
-        Ok(replayer.out.expect("the model replayed"))
+        Ok(verify::replay(self, job, trace)?.map(|r| r.observations))
     }
 }
 
@@ -435,37 +433,6 @@ impl Runner<'_> {
 }
 
 impl WithModel for Runner<'_> {
-    fn lifecycle(&mut self, model: &Checked<Lifecycle>) {
-        self.go(model)
-    }
-    fn network(&mut self, model: &Checked<Network>) {
-        self.go(model)
-    }
-    fn migration(&mut self, model: &Checked<Migration>) {
-        self.go(model)
-    }
-}
-
-struct Replayer<'a> {
-    trace: &'a Trace,
-    out: Option<Result<Vec<(String, String)>, ReplayError>>,
-}
-
-impl Replayer<'_> {
-    fn go<M: Observable>(&mut self, model: &Checked<M>) {
-        self.out = Some(self.trace.replay(model).map(|states| {
-            let last = states.last().expect("the initial state");
-            model
-                .inner
-                .observe(last)
-                .into_iter()
-                .map(|(k, v)| (k, v.to_string()))
-                .collect()
-        }));
-    }
-}
-
-impl WithModel for Replayer<'_> {
     fn lifecycle(&mut self, model: &Checked<Lifecycle>) {
         self.go(model)
     }

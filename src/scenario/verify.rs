@@ -155,19 +155,29 @@ pub fn verify(trace: &Trace, path: &Path) -> Result<Verified, CliError> {
             )));
         }
     }
-    let (observations, status) = replay(&scenario, &job, trace)?
+    let r = replay(&scenario, &job, trace)?
         .map_err(|e| CliError::bad_input(format!("{}: does not replay: {e}", path.display())))?;
     Ok(Verified {
         scenario,
         job,
-        observations,
-        status,
+        observations: r.observations,
+        status: r.status,
     })
 }
 
-/// The observations after the last step and the property's status, or where the replay
-/// diverged.
-pub type Outcome = Result<(Vec<(String, String)>, PropertyStatus), ReplayError>;
+/// What replaying a trace to its end gave.
+#[derive(Clone, Debug)]
+pub struct Replayed {
+    /// The observations after the last step.
+    pub observations: Vec<(String, String)>,
+    /// The trace's property at the end.
+    pub status: PropertyStatus,
+    /// Where the property breaks.
+    pub breaks: Breaks,
+}
+
+/// The replay's result, or where it diverged.
+pub type Outcome = Result<Replayed, ReplayError>;
 
 /// Replays `trace` against `scenario`'s `job` (the model must build).
 pub fn replay(scenario: &Scenario, job: &Job, trace: &Trace) -> Result<Outcome, CliError> {
@@ -191,8 +201,24 @@ impl Check<'_> {
                 .into_iter()
                 .map(|(k, v)| (k, v.to_string()))
                 .collect();
-            (observations, status(model, self.trace, &states))
+            Replayed {
+                observations,
+                status: status(model, self.trace, &states),
+                breaks: breaks(model, self.trace, &states),
+            }
         }));
+    }
+}
+
+impl WithModel for Check<'_> {
+    fn lifecycle(&mut self, model: &Checked<Lifecycle>) {
+        self.go(model)
+    }
+    fn network(&mut self, model: &Checked<Network>) {
+        self.go(model)
+    }
+    fn migration(&mut self, model: &Checked<Migration>) {
+        self.go(model)
     }
 }
 
@@ -209,48 +235,23 @@ pub enum Breaks {
 
 /// Where the trace's property breaks (replaying it against its scenario).
 pub fn break_step(scenario: &Scenario, job: &Job, trace: &Trace) -> Breaks {
-    if trace.property.is_none() {
+    match replay(scenario, job, trace) {
+        Ok(Ok(r)) => r.breaks,
+        _ => Breaks::Nowhere,
+    }
+}
+
+/// Where the trace's property breaks along the replayed `states`.
+fn breaks<M: Model>(model: &M, trace: &Trace, states: &[M::State]) -> Breaks {
+    let Some(property) = &trace.property else {
         return Breaks::Nowhere;
-    }
-    let mut finder = BreakFinder { trace, out: None };
-    match scenario.with_model(job, &mut finder) {
-        Ok(()) => finder.out.unwrap_or(Breaks::Nowhere),
-        Err(_) => Breaks::Nowhere,
-    }
-}
-
-struct BreakFinder<'a> {
-    trace: &'a Trace,
-    out: Option<Breaks>,
-}
-
-impl BreakFinder<'_> {
-    fn go<M: Observable>(&mut self, model: &Checked<M>) {
-        let Ok(states) = self.trace.replay(model) else {
-            self.out = Some(Breaks::Nowhere);
-            return;
-        };
-        let props = model.properties();
-        let first_false = props
-            .iter()
-            .find(|p| Some(&p.name) == self.trace.property.as_ref())
-            .filter(|p| p.kind == PropertyKind::Always)
-            .and_then(|p| states.iter().position(|s| !p.holds(model, s)))
-            .map(|i| i.saturating_sub(1));
-        self.out = Some(first_false.map_or(Breaks::OverTheRun, Breaks::At));
-    }
-}
-
-impl WithModel for BreakFinder<'_> {
-    fn lifecycle(&mut self, model: &Checked<Lifecycle>) {
-        self.go(model)
-    }
-    fn network(&mut self, model: &Checked<Network>) {
-        self.go(model)
-    }
-    fn migration(&mut self, model: &Checked<Migration>) {
-        self.go(model)
-    }
+    };
+    model
+        .properties()
+        .iter()
+        .find(|p| p.name == *property && p.kind == PropertyKind::Always)
+        .and_then(|p| states.iter().position(|s| !p.holds(model, s)))
+        .map_or(Breaks::OverTheRun, |i| Breaks::At(i.saturating_sub(1)))
 }
 
 /// Whether the trace's property is violated along the replayed `states`.
@@ -287,17 +288,5 @@ fn status<M: Model>(model: &M, trace: &Trace, states: &[M::State]) -> PropertySt
         PropertyStatus::Violated
     } else {
         PropertyStatus::NotViolated
-    }
-}
-
-impl WithModel for Check<'_> {
-    fn lifecycle(&mut self, model: &Checked<Lifecycle>) {
-        self.go(model)
-    }
-    fn network(&mut self, model: &Checked<Network>) {
-        self.go(model)
-    }
-    fn migration(&mut self, model: &Checked<Migration>) {
-        self.go(model)
     }
 }
