@@ -72,7 +72,20 @@ pub fn load_all(paths: &[PathBuf]) -> Result<Vec<Scenario>, CliError> {
     if files.is_empty() {
         return Err(CliError::bad_input("no scenario files (*.yaml) found"));
     }
-    files.iter().map(|f| Scenario::load(f)).collect()
+    // Every bad file is reported, not just the first.
+    let (good, bad): (Vec<_>, Vec<_>) = files
+        .iter()
+        .map(|f| Scenario::load(f))
+        .partition(Result::is_ok);
+    if bad.is_empty() {
+        return Ok(good.into_iter().flatten().collect());
+    }
+    let messages: Vec<String> = bad
+        .into_iter()
+        .filter_map(Result::err)
+        .map(|e| e.message)
+        .collect();
+    Err(CliError::bad_input(messages.join("\n")))
 }
 
 /// A hash of everything a run found that must not depend on timing or thread count: verdicts,

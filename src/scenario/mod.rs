@@ -3,6 +3,7 @@
 
 pub mod checked;
 pub mod file;
+pub mod locate;
 pub mod merge;
 pub mod run;
 pub mod verify;
@@ -66,6 +67,8 @@ pub struct Scenario {
     pub file: ScenarioFile,
     /// The SHA-256 of the file's bytes (traces record it, replays check it).
     pub sha256: String,
+    /// The file's text (to place errors found after the setups are merged).
+    text: String,
 }
 
 /// One unit of work: a case (for matrix scenarios) and a variant.
@@ -95,6 +98,7 @@ impl Scenario {
             name,
             file,
             sha256: verify::sha256_hex(text.as_bytes()),
+            text,
         };
         if !models().iter().any(|m| m.name == scenario.file.model) {
             let names: Vec<&str> = models().iter().map(|m| m.name).collect();
@@ -304,22 +308,35 @@ impl Scenario {
     /// `serde_json::Value` for a look at it.
     pub fn setup_as<T: serde::de::DeserializeOwned>(&self, job: &Job) -> Result<T, CliError> {
         let setup = self.setup(job.case.as_deref(), &job.variant)?;
-        self.config(setup, &Self::place(job))
+        self.config(setup, job)
     }
 
     fn config<T: serde::de::DeserializeOwned>(
         &self,
         setup: Value,
-        at: &str,
+        job: &Job,
     ) -> Result<T, CliError> {
+        let at = Self::place(job);
         // Through JSON: YAML values carry enums as tags, while setups write them as `{op: {..}}`.
         let json =
             serde_json::to_value(&setup).map_err(|e| self.error(format!("setup ({at}): {e}")))?;
         serde_json::from_value(json).map_err(|e| {
-            self.error(format!(
-                "setup ({at}): {}",
-                file::with_suggestion(&e.to_string())
-            ))
+            let message = file::with_suggestion(&e.to_string());
+            // The merged setup has no places: find the named key or value in the file, in the
+            // sections merged into this job's setup (the variant's, the case's, then `setup`).
+            let mut sections = vec![format!("variant `{}`", job.variant)];
+            sections.extend(job.case.as_ref().map(|c| format!("case `{c}`")));
+            sections.push("setup".into());
+            match locate::locate(&self.text, &message, &sections) {
+                Some(p) => CliError::bad_input(format!(
+                    "{}:{}:{}: {} (used by {at}): {message}",
+                    self.path.display(),
+                    p.line,
+                    p.column,
+                    p.section
+                )),
+                None => self.error(format!("setup ({at}): {message}")),
+            }
         })
     }
 
@@ -340,17 +357,17 @@ impl Scenario {
         let at = Self::place(job);
         match self.file.model.as_str() {
             "lifecycle" => {
-                let config = self.config(setup, &at)?;
+                let config = self.config(setup, job)?;
                 let model = self.build(Lifecycle::new(config), &at)?;
                 f.lifecycle(&model);
             }
             "network" => {
-                let config = self.config(setup, &at)?;
+                let config = self.config(setup, job)?;
                 let model = self.build(Network::new(config), &at)?;
                 f.network(&model);
             }
             "migration" => {
-                let config = self.config(setup, &at)?;
+                let config = self.config(setup, job)?;
                 let model = self.build(Migration::new(config), &at)?;
                 f.migration(&model);
             }
