@@ -197,6 +197,11 @@ fn end_agent_call(m: &Lifecycle, lv: &mut Libvirt) {
     if m.config.jobs == JobsEra::WithAgent {
         lv.job = None;
     }
+    forget_agent_call(lv);
+}
+
+/// No agent message in flight, nothing awaited.
+fn forget_agent_call(lv: &mut Libvirt) {
     lv.agent_msg = None;
     lv.await_event = None;
     lv.agent_request = None;
@@ -297,9 +302,7 @@ fn start_launch(m: &Lifecycle, dom: &mut Domain, me: u16) {
     }
     lv.agent = false;
     lv.agent_closing = false;
-    lv.agent_msg = None;
-    lv.await_event = None;
-    lv.agent_request = None;
+    forget_agent_call(lv);
     lv.channel_connected = false;
     lv.monitor.clear();
     lv.mon_reply = None;

@@ -304,15 +304,7 @@ impl Runner {
                     "sent",
                 )
             }
-            "sighup" => {
-                let r = self.wait_for(json!({"SHUTDOWN": {"guest": false}}))?;
-                let x = self.wait_exit();
-                done(
-                    step,
-                    "wait for SHUTDOWN(host-signal) and exit",
-                    format!("{r}; {x}"),
-                )
-            }
+            "sighup" => self.host_signal_exit(step)?,
             "signal-script" => {
                 if payload.get("ok").and_then(Value::as_bool) == Some(true) {
                     self.send("system_powerdown")?;
@@ -333,13 +325,7 @@ impl Runner {
             ),
             "sigterm" => {
                 if !self.dom.graceful_sigterm {
-                    let r = self.wait_for(json!({"SHUTDOWN": {"guest": false}}))?;
-                    let x = self.wait_exit();
-                    done(
-                        step,
-                        "wait for SHUTDOWN(host-signal) and exit",
-                        format!("{r}; {x}"),
-                    )
+                    self.host_signal_exit(step)?
                 } else {
                     self.send("system_powerdown")?;
                     let r = self.wait_for(json!("POWERDOWN"))?;
@@ -475,6 +461,17 @@ impl Runner {
         let mut all = self.orders.clone();
         all.push(order(&mut self.vm));
         all
+    }
+
+    /// Real QEMU's handler of a host signal: SHUTDOWN(host-signal), then the process exits.
+    fn host_signal_exit(&mut self, step: &TraceStep) -> Result<RealStep> {
+        let r = self.wait_for(json!({"SHUTDOWN": {"guest": false}}))?;
+        let x = self.wait_exit();
+        Ok(done(
+            step,
+            "wait for SHUTDOWN(host-signal) and exit",
+            format!("{r}; {x}"),
+        ))
     }
 
     /// `qemuAgentGuestSync`: libvirt writes `guest-sync` (into the guest, or left in QEMU's
