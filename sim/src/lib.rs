@@ -25,6 +25,7 @@ pub use model::{ActorId, Model, StepInfo};
 pub use property::{Property, PropertyKind};
 pub use search::DEFAULT_WALK_CAP;
 pub use search::{
-    explore, Cut, Options, Outcome, Path, Reduction, Report, Strategy, Violation, ViolationKind,
+    explore, Cut, Live, LiveSnapshot, Options, Outcome, Path, Reduction, Report, Strategy,
+    Violation, ViolationKind,
 };
 pub use trace::{Change, ReplayError, Trace, TraceStep};

@@ -157,7 +157,7 @@ pub fn run(paths: &[PathBuf], format: Format, jobs: usize, gate: &GateOptions) -
             continue;
         }
         let progress = Progress::start(&format!("{} {}", scenario.name, job.variant));
-        let run = scenario.run(&job, jobs)?;
+        let run = scenario.run_watched(&job, jobs, progress.live())?;
         progress.finish();
         if let Some(dir) = &gate.report {
             crate::report::bundle::write_witness_reports(dir, scenario, &run)?;

@@ -36,7 +36,7 @@ pub fn run(
     println!("{} — {}", scenario.name, scenario.file.title);
     for job in selected {
         let progress = Progress::start(&format!("{} {}", scenario.name, job.variant));
-        let run = scenario.run(job, jobs)?;
+        let run = scenario.run_watched(job, jobs, progress.live())?;
         progress.finish();
         if let Some(dir) = report {
             crate::report::bundle::write_witness_reports(dir, &scenario, &run)?;

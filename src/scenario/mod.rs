@@ -17,9 +17,10 @@ use models::network::Network;
 use models::scenario::{ModelInfo, Observable};
 use run::Run;
 use serde_yaml_ng::Value;
-use sim::{PropertyKind, ReplayError, Trace};
+use sim::{Live, PropertyKind, ReplayError, Trace};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// What a scenario expects of one variant.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -391,10 +392,21 @@ impl Scenario {
 
     /// Runs one job.
     pub fn run(&self, job: &Job, jobs: usize) -> Result<Run, CliError> {
+        self.run_watched(job, jobs, None)
+    }
+
+    /// Runs one job, publishing the search's progress to `live` while it runs.
+    pub fn run_watched(
+        &self,
+        job: &Job,
+        jobs: usize,
+        live: Option<Arc<Live>>,
+    ) -> Result<Run, CliError> {
         let mut runner = Runner {
             scenario: self,
             job,
             jobs,
+            live,
             out: None,
         };
         self.with_model(job, &mut runner)?;
@@ -432,6 +444,7 @@ struct Runner<'a> {
     scenario: &'a Scenario,
     job: &'a Job,
     jobs: usize,
+    live: Option<Arc<Live>>,
     out: Option<Run>,
 }
 
@@ -443,6 +456,7 @@ impl Runner<'_> {
             self.scenario.context(self.job),
             self.job.expected.clone(),
             self.jobs,
+            self.live.clone(),
         );
         run.scenario = self.scenario.name.clone();
         self.out = Some(run);

@@ -6,8 +6,9 @@ use super::Expected;
 use models::scenario::Observable;
 use serde::Serialize;
 use sim::minimise::drop_needless_preemptions;
-use sim::{explore, Model, Options, Reduction, Strategy, Trace, ViolationKind};
+use sim::{explore, Live, Model, Options, Reduction, Strategy, Trace, ViolationKind};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// What a search concluded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -141,9 +142,11 @@ pub fn run_model<M: Observable>(
     context: BTreeMap<String, String>,
     expected: Expected,
     jobs: usize,
+    live: Option<Arc<Live>>,
 ) -> Run {
     let mut opts = options(&file.search);
     opts.jobs = jobs;
+    opts.live = live;
     let report = explore(model, &opts);
     let traced = |path: &sim::Path<Checked<M>>, witness: String, property: Option<String>| {
         let mut trace = Trace::from_path(model, path);

@@ -169,6 +169,12 @@ impl<M: Model> Search<'_, M> {
                 if self.time_is_up() || self.over_state_budget() {
                     break;
                 }
+                if let Some(live) = &self.options.live {
+                    // Expanded so far: the levels before this one, then this level's claims.
+                    let done = self.known.load(Ordering::Relaxed) - frontier.len() + range.end;
+                    let left = frontier.len() - range.end;
+                    live.publish(done as u64, depth as u64, left as u64);
+                }
                 for entry in &frontier[range] {
                     self.expand(entry, depth, visited, &mut actions, &mut worker);
                 }

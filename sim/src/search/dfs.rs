@@ -67,6 +67,9 @@ struct Dfs<'m, M: Model> {
 /// mostly hit the cache and there is no wait to fill.
 const LOOK_AHEAD_FROM: usize = 1 << 18;
 
+/// How often (in visited states) the DFS publishes its [`Live`](super::Live) figures.
+const LIVE_EVERY: usize = 4096;
+
 /// A child of the top frame expanded ahead of its visit: its enabled actions and its successors
 /// sit at the ends of the arenas, right where pushing it would put them.
 struct Ahead {
@@ -287,6 +290,12 @@ impl<M: Model> Dfs<'_, M> {
     }
 
     fn stopping(&mut self) -> bool {
+        if let Some(live) = &self.options.live {
+            if self.visited.len().is_multiple_of(LIVE_EVERY) {
+                let height = self.stack.len() as u64;
+                live.publish(self.visited.len() as u64, height, height);
+            }
+        }
         if let Some(max) = self.options.max_states {
             if self.visited.len() as u64 >= max {
                 self.report.cut(Cut::States(max));

@@ -5,6 +5,8 @@ mod bfs;
 mod check;
 mod dfs;
 mod fpset;
+mod live;
+pub use live::{Live, LiveSnapshot};
 mod liveness;
 mod random;
 pub use random::DEFAULT_WALK_CAP;
@@ -85,6 +87,9 @@ pub struct Options {
     /// outcomes and violations equals the unsharded run's; per-shard state counts overlap.
     /// The `eventually` (liveness) pass is not sharded.
     pub root_shard: Option<(usize, usize)>,
+    /// Where BFS and DFS publish their progress while they run (for a progress display).
+    #[serde(skip)]
+    pub live: Option<std::sync::Arc<Live>>,
 }
 
 impl Options {
@@ -110,6 +115,7 @@ impl Default for Options {
             record_paths: true,
             seed: 0,
             root_shard: None,
+            live: None,
         }
     }
 }
