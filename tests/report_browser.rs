@@ -81,7 +81,11 @@ fn every_html_report_renders_in_chromium() {
         ));
     }
     for (page, lifelines, arrows) in &pages {
-        let (dom, log) = run_chromium(&browser, page, &["--dump-dom".to_string()]);
+        let (dom, log) = run_chromium(
+            &browser,
+            page,
+            &["--window-size=1400,1800".into(), "--dump-dom".into()],
+        );
         let name = page.display();
         assert!(
             dom.contains("data-js=\"ok\""),
@@ -113,6 +117,10 @@ fn every_html_report_renders_in_chromium() {
             "{name}: the script counted otherwise ({status})"
         );
         assert!(!dom.contains("js-status"), "{name}: a debug footer");
+        assert!(
+            dom.contains("data-clipped-lifelines=\"0\""),
+            "{name}: a lifeline lies beyond the diagram's edge in a 1400 px window"
+        );
         let page_text = std::fs::read_to_string(page).expect("page");
         assert!(
             !page_text.contains(" src=\"") && !page_text.contains("<link"),

@@ -15,6 +15,7 @@ h1{font-size:1.5em;margin:0 0 6px} h2{font-size:1.2em;margin-top:32px;border-top
 .means{background:#fff4e5;border-left:4px solid #e69500;padding:6px 10px;margin:8px 0}
 .explain{background:#eef5ff;border-left:4px solid #1f5fa8;padding:6px 10px;margin:8px 0}
 .diagram{overflow-x:auto;border:1px solid #ddd;margin:8px 0;background:#fff}
+.diagram svg.seq{display:block;max-width:100%;height:auto}
 .seq .step,.seq .fold{cursor:pointer} .seq .step:hover rect.box{stroke-width:2.5}
 .seq .step.selected rect.box{stroke:#1f5fa8;stroke-width:3}
 pre.diff{background:#f7f7f7;border:1px solid #ddd;padding:8px;white-space:pre-wrap;min-height:2.5em}
@@ -66,6 +67,9 @@ document.querySelectorAll('svg.seq').forEach(function(svg){
 });
 if(location.hash==='#expand'){document.querySelectorAll('button.expand').forEach(function(b){b.click();});}
 document.body.setAttribute('data-rendered',document.querySelectorAll('g.lifeline').length+' lifelines, '+document.querySelectorAll('g.arrow').length+' arrows');
+var clipped=0;document.querySelectorAll('.diagram').forEach(function(d){var edge=d.getBoundingClientRect().right;
+  d.querySelectorAll('g.lifeline rect').forEach(function(r){if(r.getBoundingClientRect().right>edge+0.5)clipped++;});});
+document.body.setAttribute('data-clipped-lifelines',String(clipped));
 document.body.setAttribute('data-js','ok');
 })();
 "#;
