@@ -26,5 +26,5 @@ pub use property::{Property, PropertyKind};
 pub use search::{
     explore, Cut, Options, Outcome, Path, Reduction, Report, Strategy, Violation, ViolationKind,
 };
-pub use search::{DEFAULT_WALK_CAP, MAX_PCT_DEPTH};
+pub use search::{DEFAULT_WALK_CAP, MAX_PCT_DEPTH, PORTFOLIO_PCT_DEPTH};
 pub use trace::{Change, ReplayError, Trace, TraceStep};

@@ -111,12 +111,6 @@ impl Scenario {
                 names.join(", ")
             )));
         }
-        if run::strategy(&scenario.file.search).is_none() {
-            return Err(scenario.error(format!(
-                "search.strategy: unknown strategy `{}`; expected bfs, dfs, random, pct or portfolio",
-                scenario.file.search.strategy
-            )));
-        }
         for job in scenario.jobs()? {
             scenario.check_builds(&job)?;
         }

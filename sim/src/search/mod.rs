@@ -117,6 +117,9 @@ impl Default for Options {
     }
 }
 
+/// The bug depth of a portfolio's PCT member.
+pub const PORTFOLIO_PCT_DEPTH: u32 = 3;
+
 /// Explores `model` as `options` say and checks its properties.
 pub fn explore<M: Model>(model: &M, options: &Options) -> Report<M> {
     let started = Instant::now();
@@ -144,7 +147,7 @@ fn portfolio<M: Model>(model: &M, options: &Options, runs: u64, started: Instant
         return report;
     }
     let walks = random::run(model, options, runs, None, started);
-    let pct = random::run(model, options, runs, Some(3), started);
+    let pct = random::run(model, options, runs, Some(PORTFOLIO_PCT_DEPTH), started);
     report.absorb(walks);
     report.absorb(pct);
     report
