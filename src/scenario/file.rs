@@ -217,11 +217,12 @@ impl Default for PctDepth {
 
 impl<'de> Deserialize<'de> for PctDepth {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let max = sim::MAX_PCT_DEPTH;
         checked::whole(d, |depth| match u32::try_from(depth) {
-            Ok(d) if (1..=sim::MAX_PCT_DEPTH).contains(&d) => Ok(PctDepth(d)),
+            Ok(d) if (1..=max).contains(&d) => Ok(PctDepth(d)),
             _ => Err(format!(
-                "PCT's bug depth is 1 to {} (d-1 change points among a walk's steps), found {depth}",
-                sim::MAX_PCT_DEPTH
+                "PCT's bug depth is 1 to {max} (d-1 change points among a walk's steps), \
+                 found {depth}"
             )),
         })
     }
