@@ -173,6 +173,12 @@ pub fn run(paths: &[PathBuf], format: Format, jobs: usize, gate: &GateOptions) -
         }
     }
     let of = work.len();
+    if let Some(shard) = gate.shard.filter(|s| s.index >= of) {
+        return Err(CliError::bad_input(format!(
+            "--shard {shard}: the run has only {of} jobs, so this shard would check nothing \
+             (and print nothing for merge); use at most {of} shards"
+        )));
+    }
     let mut runs = Vec::new();
     let mut saved = BTreeMap::new();
     if format == Format::Table {
