@@ -1,7 +1,8 @@
-//! Where in a scenario file a setup error comes from. A setup is checked after the shared
-//! `setup:`, the case's and the variant's overrides are merged, so the decoder's message names
-//! no place; this finds the key or value it names in the file and says which section holds it
-//! (`setup`, a case or a variant), with its line and column.
+//! Where in a scenario file an error found after parsing comes from. A setup is checked after
+//! the shared `setup:`, the case's and the variant's overrides are merged, so the decoder's
+//! message names no place; [`locate`] finds the key or value it names in the file and says which
+//! section holds it (`setup`, a case or a variant), with its line and column. [`value_at`] places
+//! the value at a key path (`properties[2].name`, a model's `domains[1].name`).
 
 /// A place in the file: 1-based line and column, and the section that holds it.
 #[derive(Clone, Debug, PartialEq, Eq)]
