@@ -215,6 +215,23 @@ fn the_eventually_pass_honours_the_time_bound() {
 }
 
 #[test]
+fn the_eventually_pass_honours_the_depth_bound() {
+    // 101^3 states; within depth 3 there are 20 of them.
+    let model = Counters::new(100);
+    for strategy in [Strategy::Bfs, Strategy::Dfs] {
+        let options = Options {
+            strategy,
+            max_depth: Some(3),
+            ..Options::default()
+        };
+        let r = explore(&model, &options);
+        assert!(r.cuts.contains(&Cut::Depth(3)), "{:?}", r.cuts);
+    }
+    let checks = model.eventually_checks.load(Ordering::Relaxed);
+    assert!(checks < 1000, "{checks} predicate checks within depth 3");
+}
+
+#[test]
 fn a_huge_pct_depth_is_clamped_not_allocated() {
     let pct = |depth: u32| {
         let options = Options {

@@ -11,9 +11,9 @@ use crate::property::{Property, PropertyKind};
 use std::collections::HashMap;
 use std::time::Instant;
 
-/// Checks every `eventually` property of the model and records violations in `report`; stops
-/// (and cuts the report) at `options.max_states` states per property, or once
-/// `options.max_seconds` have passed since `started`.
+/// Checks every `eventually` property of the model and records violations in `report`; expands
+/// no state at `options.max_depth`, and stops at `options.max_states` states per property or once
+/// `options.max_seconds` have passed since `started` (each cuts the report).
 pub(super) fn check_eventually<M: Model>(
     model: &M,
     options: &Options,
@@ -69,10 +69,20 @@ fn search<M: Model>(
             next: 0,
             via: None,
         });
-        while let Some(top) = stack.last_mut() {
+        loop {
+            // The top frame's depth, and whether the depth bound forbids expanding it.
+            let depth = stack.len().saturating_sub(1);
+            let too_deep = options.max_depth.filter(|&max| depth >= max);
+            let Some(top) = stack.last_mut() else {
+                break;
+            };
             if top.actions.is_empty() {
                 let fp = top.fp;
                 return Some(violation(property, fp, path(&stack), None));
+            }
+            if let Some(max) = too_deep {
+                report.cut(Cut::Depth(max));
+                top.next = top.actions.len();
             }
             if top.next >= top.actions.len() {
                 let done = stack.pop().expect("non-empty stack");
