@@ -154,7 +154,7 @@ pub fn options(spec: &SearchSpec) -> Options {
 }
 
 /// The strategy a `search:` block names.
-pub fn strategy(spec: &SearchSpec) -> Strategy {
+fn strategy(spec: &SearchSpec) -> Strategy {
     let runs = spec.runs.0;
     match spec.strategy {
         StrategyName::Bfs => Strategy::Bfs,
