@@ -266,6 +266,14 @@ fn reduction_por_reduces_dpor_is_its_alias_and_unknown_values_are_refused() {
     );
     assert_eq!(por, dpor);
 
+    let unknown_model = NET.replace("model: network", "model: netwrk");
+    let file = write(&dir, "model.yaml", &unknown_model);
+    let o = vmrace(&["check", &file]);
+    assert_refused(
+        &o,
+        &at(&file, &unknown_model, "netwrk", 0),
+        "did you mean `network`?",
+    );
     for (search, value, suggestion) in [
         ("reduction: porr", "porr", "did you mean `por`?"),
         ("strategy: bfz", "bfz", "did you mean `bfs`?"),

@@ -107,11 +107,14 @@ impl Scenario {
             let hint = file::suggest(&scenario.file.model, &names)
                 .map(|s| format!(" (did you mean `{s}`?)"))
                 .unwrap_or_default();
-            return Err(scenario.error(format!(
-                "model: unknown model `{}`{hint}; models are {}",
-                scenario.file.model,
-                names.join(", ")
-            )));
+            return Err(scenario.error_at(
+                &[Step::key("model")],
+                format!(
+                    "model: unknown model `{}`{hint}; models are {}",
+                    scenario.file.model,
+                    names.join(", ")
+                ),
+            ));
         }
         for job in scenario.jobs()? {
             scenario.check_builds(&job)?;
