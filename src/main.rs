@@ -68,7 +68,9 @@ enum Command {
         /// Also write JUnit XML (one testcase per scenario × case × variant) to this file.
         #[arg(long)]
         junit: Option<PathBuf>,
-        /// Run only shard I of N: job k (scenario × case × variant, in order) goes to k mod N.
+        /// Run only shard I of N, which counts from 1 (`--shard 1/3` … `3/3`, as in Playwright,
+        /// Jest, Vitest and nextest): job k (scenario × case × variant, in order, from 0) goes to
+        /// shard k mod N + 1. `0/N`, I > N and a shard with no job are refused.
         #[arg(long, value_name = "I/N")]
         shard: Option<String>,
         /// Leave run times out of the JSON lines and JUnit (shard outputs then merge byte for byte).

@@ -36,7 +36,7 @@ fn sharded_runs_merge_to_the_unsharded_output_byte_for_byte() {
     assert!(!String::from_utf8_lossy(&whole.stdout).contains("seconds"));
     for n in 1..=3 {
         let mut files = Vec::new();
-        for i in 0..n {
+        for i in 1..=n {
             let out = vmrace(&[
                 "check",
                 "--format",
@@ -62,9 +62,12 @@ fn sharded_runs_merge_to_the_unsharded_output_byte_for_byte() {
             assert!(stderr(&partial).contains("a shard is missing"));
         }
     }
-    let bad = vmrace(&["check", "--shard", "3/3"]);
-    assert_eq!(code(&bad), 2);
-    assert!(stderr(&bad).contains("--shard"));
+    // Shards count from 1.
+    for bad in ["0/3", "4/3"] {
+        let bad = vmrace(&["check", "--shard", bad]);
+        assert_eq!(code(&bad), 2);
+        assert!(stderr(&bad).contains("--shard"));
+    }
 }
 
 fn scenario_with(dir: &Path, name: &str, from: &str, edit: impl Fn(String) -> String) -> String {

@@ -18,8 +18,8 @@ fn check(name: &str, yaml: &str) -> Vec<(String, bool, String)> {
     for job in scenario.jobs().expect("jobs") {
         let run = scenario.run(&job, 1).expect("runs");
         let got = match &run.got {
-            Got::Verdict(v) => v.clone(),
             Got::Outcomes(o) => o.join(" | "),
+            verdict => verdict.to_string(),
         };
         let label = format!("{} {}", job.case.as_deref().unwrap_or("-"), job.variant);
         out.push((label, run.matches(), got));

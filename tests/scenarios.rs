@@ -24,8 +24,8 @@ fn table(path: &Path, jobs: usize) -> String {
     for job in scenario.jobs().expect("jobs") {
         let run = scenario.run(&job, jobs).expect("runs");
         let got = match &run.got {
-            Got::Verdict(v) => v.clone(),
             Got::Outcomes(o) => o.join(" | "),
+            verdict => verdict.to_string(),
         };
         out.push_str(&format!(
             "{} | {} | expected {} | got {} | complete {} | states {} | violated [{}]\n",

@@ -67,8 +67,39 @@ pub fn serde_name<T: Serialize>(value: &T) -> String {
     }
 }
 
+/// Refuses a list of named things (`list` is its setup key, e.g. `domains`) in which a name
+/// appears twice. The message begins with the key path of the second one
+/// (`domains[1].name: …`), where setup messages place themselves.
+pub fn distinct_names<'a>(
+    list: &str,
+    names: impl IntoIterator<Item = &'a str>,
+) -> Result<(), String> {
+    let names: Vec<&str> = names.into_iter().collect();
+    for (i, name) in names.iter().enumerate() {
+        if let Some(first) = names[..i].iter().position(|n| n == name) {
+            return Err(format!(
+                "{list}[{i}].name: the name `{name}` is used twice ({list}[{first}] has it too)"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Whether a model event matches a log event (equal, or one is a `:`-prefix of the other).
 pub fn log_matches(model: &str, log: &str) -> bool {
     let prefix = |a: &str, b: &str| b.starts_with(a) && b[a.len()..].starts_with(':');
     model == log || prefix(model, log) || prefix(log, model)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_given_twice_is_placed_at_its_second_use() {
+        assert_eq!(distinct_names("domains", ["A", "B"]), Ok(()));
+        let e = distinct_names("threads", ["a", "b", "a"]).expect_err("twice");
+        assert!(e.starts_with("threads[2].name: "), "{e}");
+        assert!(e.contains("`a`") && e.contains("threads[0]"), "{e}");
+    }
 }

@@ -23,9 +23,9 @@ pub use fingerprint::{fingerprint, format_fingerprint};
 pub use footprint::{Footprint, ObjectId};
 pub use model::{ActorId, Model, StepInfo};
 pub use property::{Property, PropertyKind};
-pub use search::DEFAULT_WALK_CAP;
 pub use search::{
     explore, Cut, Live, LiveSnapshot, Options, Outcome, Path, Reduction, Report, Strategy,
     Violation, ViolationKind,
 };
+pub use search::{DEFAULT_WALK_CAP, MAX_PCT_DEPTH, PORTFOLIO_PCT_DEPTH};
 pub use trace::{Change, ReplayError, Trace, TraceStep};

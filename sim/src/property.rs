@@ -12,7 +12,8 @@ pub enum PropertyKind {
     Always,
     /// Must hold in every terminal state (no enabled step).
     AtEnd,
-    /// Must hold in at least one reachable state, or the run reports the property as vacuous.
+    /// Must hold in at least one reachable state, or a complete run reports the property as
+    /// vacuous (a cut run reports nothing: the state may lie beyond the bound).
     Sometimes,
     /// Every path must reach a state where it holds: no terminal state and no cycle may be
     /// reached through states where it fails (cycles are reported as lassos).

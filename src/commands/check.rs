@@ -5,6 +5,7 @@ use crate::gate::{fixtures, junit, GateOptions};
 use crate::progress::Progress;
 use crate::report::interleaving::{self, Interleaving};
 use crate::report::table::{seed_of_run, SeedCheck};
+use crate::scenario::locate::Step;
 use crate::scenario::run::Run;
 use crate::scenario::{file, Job, Scenario};
 use crate::story::story;
@@ -77,15 +78,44 @@ pub fn load_all(paths: &[PathBuf]) -> Result<Vec<Scenario>, CliError> {
         .iter()
         .map(|f| Scenario::load(f))
         .partition(Result::is_ok);
-    if bad.is_empty() {
-        return Ok(good.into_iter().flatten().collect());
-    }
-    let messages: Vec<String> = bad
+    let mut messages: Vec<String> = bad
         .into_iter()
         .filter_map(Result::err)
         .map(|e| e.message)
         .collect();
-    Err(CliError::bad_input(messages.join("\n")))
+    let scenarios: Vec<Scenario> = good.into_iter().flatten().collect();
+    messages.extend(duplicate_names(&scenarios));
+    if messages.is_empty() {
+        Ok(scenarios)
+    } else {
+        Err(CliError::bad_input(messages.join("\n")))
+    }
+}
+
+/// One message per scenario whose name an earlier file already has: traces, JUnit cases and
+/// reports are named after scenarios, so names must differ within a run.
+fn duplicate_names(scenarios: &[Scenario]) -> Vec<String> {
+    let mut first: BTreeMap<&str, &Scenario> = BTreeMap::new();
+    let mut messages = Vec::new();
+    for s in scenarios {
+        match first.get(s.name.as_str()) {
+            Some(earlier) => {
+                let given = s.file.name.is_some();
+                let place = s.place_of(&[Step::key("name")]);
+                let what = if given { "" } else { " (its file name)" };
+                messages.push(format!(
+                    "{place}: scenario name `{}`{what} is also the name of {}; scenario names \
+                     must differ within a run",
+                    s.name,
+                    earlier.path.display()
+                ));
+            }
+            None => {
+                first.insert(&s.name, s);
+            }
+        }
+    }
+    messages
 }
 
 /// A hash of everything a run found that must not depend on timing or thread count: verdicts,
@@ -143,6 +173,12 @@ pub fn run(paths: &[PathBuf], format: Format, jobs: usize, gate: &GateOptions) -
         }
     }
     let of = work.len();
+    if let Some(shard) = gate.shard.filter(|s| s.index >= of) {
+        return Err(CliError::bad_input(format!(
+            "--shard {shard}: the run has only {of} jobs, so this shard would check nothing \
+             (and print nothing for merge); use at most {of} shards"
+        )));
+    }
     let mut runs = Vec::new();
     let mut saved = BTreeMap::new();
     if format == Format::Table {

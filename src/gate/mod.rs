@@ -1,4 +1,4 @@
-//! The CI gate around `vmrace check`: sharding (`--shard I/N`), JUnit XML (`--junit`),
+//! The CI gate around `vmrace check`: sharding (`--shard I/N`, from 1), JUnit XML (`--junit`),
 //! regression fixtures (`--save-traces`, `--traces`) and `vmrace merge`. See `docs/ci.md`.
 
 pub mod fixtures;
@@ -8,36 +8,48 @@ pub mod merge;
 use crate::error::CliError;
 use std::path::PathBuf;
 
-/// One shard of the work: job `k` (in the fixed scenario × case × variant order) belongs to
-/// shard `k mod n`.
+/// One shard of the work: `--shard I/N` counts from 1, as Playwright, Jest, Vitest and nextest
+/// do; job `k` (0-based, in the fixed scenario × case × variant order) belongs to shard
+/// `k mod N + 1`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Shard {
-    /// This shard's index, `0..n`.
+    /// This shard's position, `0..count` (`I - 1`).
     pub index: usize,
     /// The number of shards.
     pub count: usize,
 }
 
 impl Shard {
-    /// Parses `I/N` with `0 <= I < N`.
+    /// Parses `I/N` with `1 <= I <= N`.
     pub fn parse(text: &str) -> Result<Shard, CliError> {
         let bad = || {
             CliError::bad_input(format!(
-                "--shard: expected I/N with 0 <= I < N (e.g. 0/3), found `{text}`"
+                "--shard: expected I/N with 1 <= I <= N, counting from 1 (e.g. 1/3 … 3/3), \
+                 found `{text}`"
             ))
         };
         let (i, n) = text.split_once('/').ok_or_else(bad)?;
-        let index: usize = i.trim().parse().map_err(|_| bad())?;
+        let number: usize = i.trim().parse().map_err(|_| bad())?;
         let count: usize = n.trim().parse().map_err(|_| bad())?;
-        if count == 0 || index >= count {
+        if number == 0 || number > count {
             return Err(bad());
         }
-        Ok(Shard { index, count })
+        Ok(Shard {
+            index: number - 1,
+            count,
+        })
     }
 
     /// Whether job `k` is this shard's.
     pub fn owns(&self, k: usize) -> bool {
         k % self.count == self.index
+    }
+}
+
+impl std::fmt::Display for Shard {
+    /// `I/N`, as given on the command line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index + 1, self.count)
     }
 }
 

@@ -212,7 +212,7 @@ fn values(spec: &TableSpec, run: &Run) -> Vec<String> {
             .iter()
             .map(|o| value_of(o, spec.observation.as_deref()))
             .collect(),
-        Got::Verdict(v) => vec![v.clone()],
+        verdict => vec![verdict.to_string()],
     };
     values.sort();
     values.dedup();

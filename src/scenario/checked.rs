@@ -50,14 +50,17 @@ fn context(obs: Vec<(String, Obs)>) -> HashMapContext<DefaultNumericTypes> {
 
 impl<M: Observable> Checked<M> {
     /// Compiles `(name, kind, expr, means)` properties and checks every expression and observed
-    /// name against the initial state, so that typos fail at load time.
+    /// name against the initial state (names, and the types of what operators combine), so that
+    /// typos and mixed types fail at load time.
     pub fn new(inner: M, props: Vec<PropertyDef>, observe: Vec<String>) -> Result<Self, String> {
         let init = inner
             .init_states()
             .into_iter()
             .next()
             .ok_or("the model has no initial state")?;
-        let names: Vec<String> = inner.observe(&init).into_iter().map(|(n, _)| n).collect();
+        let observed = inner.observe(&init);
+        let types = crate::scenario::typecheck::ObsTypes::new(&observed);
+        let names: Vec<String> = observed.into_iter().map(|(n, _)| n).collect();
         let unknown = |n: &str| {
             let refs: Vec<&str> = names.iter().map(String::as_str).collect();
             let hint = crate::scenario::file::suggest(n, &refs)
@@ -82,6 +85,8 @@ impl<M: Observable> Checked<M> {
                     return Err(format!("property `{name}`: {}", unknown(var)));
                 }
             }
+            crate::scenario::typecheck::expression(&tree, &types)
+                .map_err(|e| format!("property `{name}`: `{expr}` {e}"))?;
             tree.eval_boolean_with_context(&context(inner.observe(&init)))
                 .map_err(|e| {
                     format!("property `{name}`: `{expr}` is not a boolean expression here: {e}")

@@ -108,20 +108,20 @@ pub struct PropertySpec {
 #[serde(deny_unknown_fields)]
 pub struct SearchSpec {
     /// `bfs` (default), `dfs`, `random`, `pct` or `portfolio`.
-    #[serde(default = "bfs")]
-    pub strategy: String,
+    #[serde(default)]
+    pub strategy: StrategyName,
     /// Runs for `random`, `pct` and `portfolio`.
-    #[serde(default = "runs")]
-    pub runs: u64,
+    #[serde(default)]
+    pub runs: Runs,
     /// PCT's bug depth.
-    #[serde(default = "depth")]
-    pub depth: u32,
+    #[serde(default)]
+    pub depth: PctDepth,
     /// Seed for the randomised strategies.
     #[serde(default)]
     pub seed: u64,
-    /// `none` (default) or `dpor`.
-    #[serde(default = "none")]
-    pub reduction: String,
+    /// `none` (default) or `por` (`dpor` is another name for it).
+    #[serde(default)]
+    pub reduction: ReductionName,
     /// Distinct-state budget.
     #[serde(default)]
     pub max_states: Option<u64>,
@@ -130,7 +130,7 @@ pub struct SearchSpec {
     pub max_depth: Option<usize>,
     /// Time budget in seconds.
     #[serde(default)]
-    pub max_seconds: Option<f64>,
+    pub max_seconds: Option<Seconds>,
     /// A cut search is an error (exit 3) rather than "no violation within the bound".
     #[serde(default = "yes")]
     pub must_complete: bool,
@@ -139,11 +139,11 @@ pub struct SearchSpec {
 impl Default for SearchSpec {
     fn default() -> Self {
         SearchSpec {
-            strategy: bfs(),
-            runs: runs(),
-            depth: depth(),
+            strategy: StrategyName::default(),
+            runs: Runs::default(),
+            depth: PctDepth::default(),
             seed: 0,
-            reduction: none(),
+            reduction: ReductionName::default(),
             max_states: Some(2_000_000),
             max_depth: None,
             max_seconds: None,
@@ -152,20 +152,157 @@ impl Default for SearchSpec {
     }
 }
 
-fn bfs() -> String {
-    "bfs".into()
-}
-fn runs() -> u64 {
-    1000
-}
-fn depth() -> u32 {
-    3
-}
-fn none() -> String {
-    "none".into()
-}
 fn yes() -> bool {
     true
+}
+
+/// The search strategies a scenario can name (`search.strategy`).
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum StrategyName {
+    /// Exhaustive breadth-first search.
+    #[default]
+    Bfs,
+    /// Exhaustive depth-first search.
+    Dfs,
+    /// `runs` uniformly random walks.
+    Random,
+    /// `runs` PCT runs with bug depth `depth`.
+    Pct,
+    /// A bounded BFS, then random walks and PCT.
+    Portfolio,
+}
+
+/// The reductions a scenario can name (`search.reduction`).
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ReductionName {
+    /// Every interleaving.
+    #[default]
+    None,
+    /// Partial-order reduction (persistent sets from declared footprints); `dpor` is accepted
+    /// as another name for it.
+    #[serde(alias = "dpor")]
+    Por,
+}
+
+/// The number of runs of a randomised strategy: at least 1 (default 1000).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Runs(pub u64);
+
+impl Default for Runs {
+    fn default() -> Self {
+        Runs(1000)
+    }
+}
+
+impl<'de> Deserialize<'de> for Runs {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        checked::whole(d, |runs| match runs {
+            0 => Err("0 runs would sample nothing: give at least 1".into()),
+            runs => Ok(Runs(runs)),
+        })
+    }
+}
+
+/// PCT's bug depth: `1..=sim::MAX_PCT_DEPTH` (default 3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PctDepth(pub u32);
+
+impl Default for PctDepth {
+    fn default() -> Self {
+        PctDepth(3)
+    }
+}
+
+impl<'de> Deserialize<'de> for PctDepth {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let max = sim::MAX_PCT_DEPTH;
+        checked::whole(d, |depth| match u32::try_from(depth) {
+            Ok(d) if (1..=max).contains(&d) => Ok(PctDepth(d)),
+            _ => Err(format!(
+                "PCT's bug depth is 1 to {max} (d-1 change points among a walk's steps), \
+                 found {depth}"
+            )),
+        })
+    }
+}
+
+/// A time budget in seconds: a finite number, 0 or more.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Seconds(pub f64);
+
+impl<'de> Deserialize<'de> for Seconds {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        checked::real(d, |seconds| {
+            if seconds.is_finite() && seconds >= 0.0 {
+                Ok(Seconds(seconds))
+            } else {
+                Err(format!(
+                    "a time budget is a number of seconds, 0 or more, found {seconds} \
+                     (leave max_seconds out for no time budget)"
+                ))
+            }
+        })
+    }
+}
+
+/// Numbers checked while they are read, so that the parser places a refusal at the value.
+mod checked {
+    use serde::de::{Deserializer, Error, Unexpected, Visitor};
+    use std::fmt;
+
+    /// Reads a whole number 0 or more and passes it through `check`.
+    pub fn whole<'de, D: Deserializer<'de>, T>(
+        d: D,
+        check: impl FnOnce(u64) -> Result<T, String>,
+    ) -> Result<T, D::Error> {
+        d.deserialize_u64(Whole(check))
+    }
+
+    /// Reads a number and passes it through `check`.
+    pub fn real<'de, D: Deserializer<'de>, T>(
+        d: D,
+        check: impl FnOnce(f64) -> Result<T, String>,
+    ) -> Result<T, D::Error> {
+        d.deserialize_f64(Real(check))
+    }
+
+    struct Whole<F>(F);
+
+    impl<'de, T, F: FnOnce(u64) -> Result<T, String>> Visitor<'de> for Whole<F> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a whole number, 0 or more")
+        }
+        fn visit_u64<E: Error>(self, v: u64) -> Result<T, E> {
+            (self.0)(v).map_err(E::custom)
+        }
+        fn visit_i64<E: Error>(self, v: i64) -> Result<T, E> {
+            match u64::try_from(v) {
+                Ok(v) => self.visit_u64(v),
+                Err(_) => Err(E::invalid_value(Unexpected::Signed(v), &self)),
+            }
+        }
+    }
+
+    struct Real<F>(F);
+
+    impl<'de, T, F: FnOnce(f64) -> Result<T, String>> Visitor<'de> for Real<F> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a number")
+        }
+        fn visit_f64<E: Error>(self, v: f64) -> Result<T, E> {
+            (self.0)(v).map_err(E::custom)
+        }
+        fn visit_u64<E: Error>(self, v: u64) -> Result<T, E> {
+            self.visit_f64(v as f64)
+        }
+        fn visit_i64<E: Error>(self, v: i64) -> Result<T, E> {
+            self.visit_f64(v as f64)
+        }
+    }
 }
 
 /// The top-level keys, for suggestions.
@@ -196,9 +333,13 @@ pub fn parse(path: &Path, text: &str) -> Result<ScenarioFile, CliError> {
     })
 }
 
-/// Adds "did you mean" to serde's "unknown field `x`, expected one of …" messages.
+/// Adds "did you mean" to serde's "unknown field `x`, expected one of …" and "unknown variant
+/// `x`, expected one of …" messages.
 pub fn with_suggestion(message: &str) -> String {
-    let Some(rest) = message.split("unknown field `").nth(1) else {
+    let Some(rest) = ["unknown field `", "unknown variant `"]
+        .iter()
+        .find_map(|prefix| message.split(prefix).nth(1))
+    else {
         return message.to_string();
     };
     let found = rest.split('`').next().unwrap_or("");

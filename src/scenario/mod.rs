@@ -6,11 +6,13 @@ pub mod file;
 pub mod locate;
 pub mod merge;
 pub mod run;
+pub mod typecheck;
 pub mod verify;
 
 use crate::error::CliError;
 use checked::Checked;
 use file::ScenarioFile;
+use locate::Step;
 use models::lifecycle::Lifecycle;
 use models::migration::Migration;
 use models::network::Network;
@@ -106,17 +108,14 @@ impl Scenario {
             let hint = file::suggest(&scenario.file.model, &names)
                 .map(|s| format!(" (did you mean `{s}`?)"))
                 .unwrap_or_default();
-            return Err(scenario.error(format!(
-                "model: unknown model `{}`{hint}; models are {}",
-                scenario.file.model,
-                names.join(", ")
-            )));
-        }
-        if run::strategy(&scenario.file.search).is_none() {
-            return Err(scenario.error(format!(
-                "search.strategy: unknown strategy `{}`; expected bfs, dfs, random, pct or portfolio",
-                scenario.file.search.strategy
-            )));
+            return Err(scenario.error_at(
+                &[Step::key("model")],
+                format!(
+                    "model: unknown model `{}`{hint}; models are {}",
+                    scenario.file.model,
+                    names.join(", ")
+                ),
+            ));
         }
         for job in scenario.jobs()? {
             scenario.check_builds(&job)?;
@@ -126,6 +125,56 @@ impl Scenario {
 
     fn error(&self, message: String) -> CliError {
         CliError::bad_input(format!("{}: {message}", self.path.display()))
+    }
+
+    /// `file:line:column` of the value at `path` in the file, or the file alone when the file
+    /// has no such value.
+    pub fn place_of(&self, path: &[Step]) -> String {
+        match locate::value_at(&self.text, path) {
+            Some((line, column)) => format!("{}:{line}:{column}", self.path.display()),
+            None => self.path.display().to_string(),
+        }
+    }
+
+    /// An error about the value at `path`, placed where it stands.
+    fn error_at(&self, path: &[Step], message: String) -> CliError {
+        CliError::bad_input(format!("{}: {message}", self.place_of(path)))
+    }
+
+    /// A model's refusal of `job`'s setup. Models begin a message with the key path of the value
+    /// it is about (`domains[1].name: …`); it is placed in the section that holds that value,
+    /// looking at the variant's overrides, then the case's, then `setup` (sequences are replaced
+    /// whole by an override, so the first that has the value is where it came from).
+    fn setup_error(&self, job: &Job, message: String) -> CliError {
+        let at = Self::place(job);
+        let path = message
+            .split_once(": ")
+            .and_then(|(path, _)| locate::parse_path(path));
+        let mut sections = vec![(
+            format!("variant `{}`", job.variant),
+            vec![Step::key("variants"), Step::key(&job.variant)],
+        )];
+        if let Some(case) = &job.case {
+            sections.push((
+                format!("case `{case}`"),
+                vec![Step::key("cases"), Step::key(case)],
+            ));
+        }
+        sections.push(("setup".into(), vec![Step::key("setup")]));
+        let placed = path.and_then(|path| {
+            sections.into_iter().find_map(|(section, mut full)| {
+                full.extend(path.iter().cloned());
+                let (line, column) = locate::value_at(&self.text, &full)?;
+                Some(format!(
+                    "{}:{line}:{column}: {section}",
+                    self.path.display()
+                ))
+            })
+        });
+        match placed {
+            Some(place) => CliError::bad_input(format!("{place} (used by {at}): {message}")),
+            None => self.error(format!("{at}: {message}")),
+        }
     }
 
     fn case_names(&self) -> Vec<String> {
@@ -271,8 +320,20 @@ impl Scenario {
     }
 
     fn props(&self) -> Result<Vec<checked::PropertyDef>, CliError> {
-        self.file
-            .properties
+        let properties = &self.file.properties;
+        for (i, p) in properties.iter().enumerate() {
+            if let Some(first) = properties[..i].iter().position(|q| q.name == p.name) {
+                return Err(self.error_at(
+                    &[Step::key("properties"), Step::Index(i), Step::key("name")],
+                    format!(
+                        "properties[{i}].name: `{}` is also the name of properties[{first}]; \
+                         property names must differ (reports and traces are named after them)",
+                        p.name
+                    ),
+                ));
+            }
+        }
+        properties
             .iter()
             .map(|p| {
                 let kinds = [
@@ -299,10 +360,90 @@ impl Scenario {
     fn build<M: Observable>(
         &self,
         model: Result<M, String>,
-        at: &str,
+        job: &Job,
     ) -> Result<Checked<M>, CliError> {
-        let model = model.map_err(|e| self.error(format!("{at}: {e}")))?;
-        Checked::new(model, self.props()?, self.file.observe.clone()).map_err(|e| self.error(e))
+        let model = model.map_err(|e| self.setup_error(job, e))?;
+        let checked = Checked::new(model, self.props()?, self.file.observe.clone())
+            .map_err(|e| self.property_error(e))?;
+        self.check_outcomes(&checked, job)?;
+        Ok(checked)
+    }
+
+    /// A refusal of a property or of `observe:`, placed at the expression or name it is about
+    /// (the message names the property, ``property `P`: …``, or the observation).
+    fn property_error(&self, message: String) -> CliError {
+        let property = message
+            .strip_prefix("property `")
+            .and_then(|rest| rest.split_once("`: "))
+            .and_then(|(name, _)| self.file.properties.iter().position(|p| p.name == name));
+        if let Some(i) = property {
+            let p = &self.file.properties[i];
+            let kinds = [
+                ("always", &p.always),
+                ("at_end", &p.at_end),
+                ("sometimes", &p.sometimes),
+                ("eventually", &p.eventually),
+            ];
+            let key = kinds
+                .iter()
+                .find(|(_, e)| e.is_some())
+                .map_or("name", |k| k.0);
+            let path = [Step::key("properties"), Step::Index(i), Step::key(key)];
+            return self.error_at(&path, message);
+        }
+        let observed = message
+            .strip_prefix("observe: unknown observation `")
+            .and_then(|rest| rest.split_once('`'))
+            .and_then(|(name, _)| self.file.observe.iter().position(|o| o == name));
+        match observed {
+            Some(j) => self.error_at(&[Step::key("observe"), Step::Index(j)], message),
+            None => self.error(message),
+        }
+    }
+
+    /// Checks `job`'s expected outcomes against `observe:` and the types of the observations.
+    fn check_outcomes<M: Observable>(&self, model: &Checked<M>, job: &Job) -> Result<(), CliError> {
+        use sim::Model;
+        let Some(init) = model.init_states().into_iter().next() else {
+            return Ok(());
+        };
+        let types = typecheck::ObsTypes::new(&model.inner.observe(&init));
+        if let Expected::Outcomes(want) = &job.expected {
+            let mut path = vec![Step::key("expect")];
+            path.extend(job.case.iter().map(|c| Step::key(c)));
+            path.extend([Step::key(&job.variant), Step::key("outcomes")]);
+            let written = self.outcomes_as_written(job);
+            for outcome in want {
+                typecheck::outcome(outcome, &self.file.observe, &types).map_err(|e| {
+                    let index = written.iter().position(|w| w == outcome).unwrap_or(0);
+                    let mut at = path.clone();
+                    at.push(Step::Index(index));
+                    self.error_at(&at, format!("expected outcome `{outcome}`: {e}"))
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `job`'s expected outcomes in file order (its expectation's `outcomes:` list).
+    fn outcomes_as_written(&self, job: &Job) -> Vec<String> {
+        let by_variant = match &job.case {
+            Some(case) => self.file.expect.get(case),
+            None => None,
+        };
+        let expectation = match by_variant {
+            Some(map) => map.get(job.variant.as_str()),
+            None => self.file.expect.get(&job.variant),
+        };
+        expectation
+            .and_then(|e| e.get("outcomes"))
+            .and_then(Value::as_sequence)
+            .map(|list| {
+                list.iter()
+                    .map(|o| o.as_str().unwrap_or_default().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// The setup of `job` (case and variant merged in) decoded as `T`: a model's `Config`, or
@@ -355,21 +496,20 @@ impl Scenario {
     /// Builds the model for `job` and hands it to `f`.
     pub fn with_model(&self, job: &Job, f: &mut dyn WithModel) -> Result<(), CliError> {
         let setup = self.setup(job.case.as_deref(), &job.variant)?;
-        let at = Self::place(job);
         match self.file.model.as_str() {
             "lifecycle" => {
                 let config = self.config(setup, job)?;
-                let model = self.build(Lifecycle::new(config), &at)?;
+                let model = self.build(Lifecycle::new(config), job)?;
                 f.lifecycle(&model);
             }
             "network" => {
                 let config = self.config(setup, job)?;
-                let model = self.build(Network::new(config), &at)?;
+                let model = self.build(Network::new(config), job)?;
                 f.network(&model);
             }
             "migration" => {
                 let config = self.config(setup, job)?;
-                let model = self.build(Migration::new(config), &at)?;
+                let model = self.build(Migration::new(config), job)?;
                 f.migration(&model);
             }
             other => return Err(self.error(format!("model `{other}` is not built in"))),

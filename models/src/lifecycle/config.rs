@@ -39,6 +39,15 @@ pub struct Config {
     pub timeouts: Timeouts,
 }
 
+impl Config {
+    /// Refuses domains or threads that share a name (a domain is named by its observations and
+    /// its threads' ops, a thread by its actor).
+    pub fn validate(&self) -> Result<(), String> {
+        crate::scenario::distinct_names("domains", self.domains.iter().map(|d| d.name.as_str()))?;
+        crate::scenario::distinct_names("threads", self.threads.iter().map(|t| t.name.as_str()))
+    }
+}
+
 /// One domain.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -61,6 +61,7 @@ impl Lifecycle {
         if config.domains.is_empty() {
             return Err("`domains` must name at least one domain".into());
         }
+        config.validate()?;
         let index = |name: &str| -> Result<u8, String> {
             config
                 .domains

@@ -159,17 +159,15 @@ impl Config {
                 self.vms.len()
             ));
         }
+        crate::scenario::distinct_names("vms", self.vms.iter().map(|vm| vm.name.as_str()))?;
         let mut vms = Vec::with_capacity(self.vms.len());
         for (i, vm) in self.vms.iter().enumerate() {
             let name = &vm.name;
             if name.is_empty() || name.contains(['.', ' ', '\t', '\n']) {
                 return Err(format!(
-                    "vms[{i}]: name `{name}` must be non-empty without dots or spaces \
+                    "vms[{i}].name: `{name}` must be non-empty without dots or spaces \
                      (observations are named `<vm>.state`)"
                 ));
-            }
-            if self.vms[..i].iter().any(|other| &other.name == name) {
-                return Err(format!("vms[{i}]: the name `{name}` is used twice"));
             }
             let mac = match &vm.mac {
                 Some(text) => Mac::parse(text).map_err(|e| format!("vm `{name}`: {e}"))?,

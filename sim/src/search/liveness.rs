@@ -9,12 +9,20 @@ use crate::fingerprint::fingerprint;
 use crate::model::Model;
 use crate::property::{Property, PropertyKind};
 use std::collections::HashMap;
+use std::time::Instant;
 
-/// Checks every `eventually` property of the model and records violations in `report`.
-pub(super) fn check_eventually<M: Model>(model: &M, options: &Options, report: &mut Report<M>) {
+/// Checks every `eventually` property of the model and records violations in `report`; expands
+/// no state at `options.max_depth`, and stops at `options.max_states` states per property or once
+/// `options.max_seconds` have passed since `started` (each cuts the report).
+pub(super) fn check_eventually<M: Model>(
+    model: &M,
+    options: &Options,
+    started: Instant,
+    report: &mut Report<M>,
+) {
     for property in model.properties() {
         if property.kind == PropertyKind::Eventually {
-            if let Some(v) = search(model, options, &property, report) {
+            if let Some(v) = search(model, options, started, &property, report) {
                 report.add_violation(v);
             }
         }
@@ -32,6 +40,7 @@ struct Frame<M: Model> {
 fn search<M: Model>(
     model: &M,
     options: &Options,
+    started: Instant,
     property: &Property<M>,
     report: &mut Report<M>,
 ) -> Option<Violation<M>> {
@@ -60,10 +69,20 @@ fn search<M: Model>(
             next: 0,
             via: None,
         });
-        while let Some(top) = stack.last_mut() {
+        loop {
+            // The top frame's depth, and whether the depth bound forbids expanding it.
+            let depth = stack.len().saturating_sub(1);
+            let too_deep = options.max_depth.filter(|&max| depth >= max);
+            let Some(top) = stack.last_mut() else {
+                break;
+            };
             if top.actions.is_empty() {
                 let fp = top.fp;
                 return Some(violation(property, fp, path(&stack), None));
+            }
+            if let Some(max) = too_deep {
+                report.cut(Cut::Depth(max));
+                top.next = top.actions.len();
             }
             if top.next >= top.actions.len() {
                 let done = stack.pop().expect("non-empty stack");
@@ -90,6 +109,13 @@ fn search<M: Model>(
                 .is_some_and(|max| visited.len() as u64 > max)
             {
                 report.cut(Cut::States(options.max_states.unwrap_or_default()));
+                return None;
+            }
+            if let Some(max) = options
+                .max_seconds
+                .filter(|&max| started.elapsed().as_secs_f64() > max)
+            {
+                report.cut(Cut::Seconds(format!("{max}")));
                 return None;
             }
             let mut actions = Vec::new();

@@ -9,7 +9,7 @@ mod live;
 pub use live::{Live, LiveSnapshot};
 mod liveness;
 mod random;
-pub use random::DEFAULT_WALK_CAP;
+pub use random::{DEFAULT_WALK_CAP, MAX_PCT_DEPTH};
 mod report;
 mod visited;
 
@@ -18,6 +18,7 @@ pub use visited::{ShardedSet, WorkQueue};
 
 use crate::model::Model;
 use serde::Serialize;
+use std::time::Instant;
 
 /// How to walk the state graph.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -36,10 +37,11 @@ pub enum Strategy {
     Pct {
         /// Number of runs.
         runs: u64,
-        /// Bug depth d (d-1 priority change points).
+        /// Bug depth d (d-1 priority change points), in `1..=`[`MAX_PCT_DEPTH`] (clamped).
         depth: u32,
     },
-    /// A bounded BFS, then random walks, then PCT, merging what they find.
+    /// A bounded BFS, then random walks, then PCT, merging what they find. Each member keeps
+    /// at most `max_states` distinct states of its own; `max_seconds` bounds them together.
     Portfolio {
         /// Runs for each randomised member.
         runs: u64,
@@ -67,11 +69,12 @@ pub struct Options {
     pub symmetry: bool,
     /// Worker threads (BFS only); results are identical for every value.
     pub jobs: usize,
-    /// Do not expand states deeper than this.
+    /// Do not expand states deeper than this (random walks: take no more steps).
     pub max_depth: Option<usize>,
-    /// Stop after this many distinct states.
+    /// Stop after this many distinct states (every strategy).
     pub max_states: Option<u64>,
-    /// Stop after this many seconds (machine-dependent: the report says so when it cuts).
+    /// Stop after this many seconds, for the whole search including its `eventually` pass
+    /// (machine-dependent: the report says so when it cuts).
     pub max_seconds: Option<f64>,
     /// Bound on preemptive context switches (DFS only).
     pub max_preemptions: Option<u32>,
@@ -120,34 +123,37 @@ impl Default for Options {
     }
 }
 
+/// The bug depth of a portfolio's PCT member.
+pub const PORTFOLIO_PCT_DEPTH: u32 = 3;
+
 /// Explores `model` as `options` say and checks its properties.
 pub fn explore<M: Model>(model: &M, options: &Options) -> Report<M> {
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let mut report = match options.strategy {
         Strategy::Bfs => bfs::run(model, options),
         Strategy::Dfs => dfs::run(model, options),
-        Strategy::Random { runs } => random::run(model, options, runs, None),
-        Strategy::Pct { runs, depth } => random::run(model, options, runs, Some(depth)),
-        Strategy::Portfolio { runs } => portfolio(model, options, runs),
+        Strategy::Random { runs } => random::run(model, options, runs, None, started),
+        Strategy::Pct { runs, depth } => random::run(model, options, runs, Some(depth), started),
+        Strategy::Portfolio { runs } => portfolio(model, options, runs, started),
     };
     if matches!(options.strategy, Strategy::Bfs | Strategy::Dfs) {
-        liveness::check_eventually(model, options, &mut report);
+        liveness::check_eventually(model, options, started, &mut report);
     }
     report.finish(model);
     report.seconds = started.elapsed().as_secs_f64();
     report
 }
 
-fn portfolio<M: Model>(model: &M, options: &Options, runs: u64) -> Report<M> {
+fn portfolio<M: Model>(model: &M, options: &Options, runs: u64, started: Instant) -> Report<M> {
     let mut report = bfs::run(model, options);
     if report.complete {
         // The exhaustive member decides alone, so it must check `eventually` properties as BFS
         // does; an incomplete portfolio claims nothing about them.
-        liveness::check_eventually(model, options, &mut report);
+        liveness::check_eventually(model, options, started, &mut report);
         return report;
     }
-    let walks = random::run(model, options, runs, None);
-    let pct = random::run(model, options, runs, Some(3));
+    let walks = random::run(model, options, runs, None, started);
+    let pct = random::run(model, options, runs, Some(PORTFOLIO_PCT_DEPTH), started);
     report.absorb(walks);
     report.absorb(pct);
     report

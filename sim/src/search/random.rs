@@ -11,17 +11,26 @@ use crate::model::Model;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use std::time::Instant;
 
-/// Longest walk when the options give no depth bound.
 /// Longest random walk when no depth bound is given.
 pub const DEFAULT_WALK_CAP: usize = 10_000;
 
-/// Runs `runs` walks; `pct` is the bug depth for PCT, `None` for uniform walks.
+/// Largest PCT bug depth: a depth d draws d-1 change points per run among a walk's steps, and a
+/// walk has at most [`DEFAULT_WALK_CAP`] steps unless a depth bound says otherwise. Larger
+/// depths are clamped to it (scenario files refuse them).
+pub const MAX_PCT_DEPTH: u32 = DEFAULT_WALK_CAP as u32;
+
+/// Runs up to `runs` walks; `pct` is the bug depth for PCT, `None` for uniform walks. Stops early
+/// (and says so in the report's cuts) once `options.max_states` distinct states are known, once
+/// `options.max_seconds` have passed since `started`, or at the first violation with
+/// `options.stop_at_first`.
 pub(super) fn run<M: Model>(
     model: &M,
     options: &Options,
     runs: u64,
     pct: Option<u32>,
+    started: Instant,
 ) -> Report<M> {
     let checker = Checker::new(model);
     let mut report = Report::new(checker.count());
@@ -36,7 +45,8 @@ pub(super) fn run<M: Model>(
     // Per outcome, the witness the report keeps: the shallowest, ties by fingerprint.
     let mut outcome_paths: std::collections::BTreeMap<String, (usize, u64, Path<M>)> =
         std::collections::BTreeMap::new();
-    for _ in 0..runs {
+    let mut done = 0;
+    'runs: while done < runs {
         let init = rng.random_range(0..inits.len());
         let mut state = inits[init].clone();
         let mut path = Path::<M> {
@@ -66,6 +76,10 @@ pub(super) fn run<M: Model>(
             for v in findings.violations.iter_mut().filter(|v| v.path.is_none()) {
                 v.path = Some(path.clone());
             }
+            if let Some(cut) = stop(options, visited.len(), started, &findings) {
+                report.cut(cut);
+                break 'runs;
+            }
             if actions.is_empty() {
                 break;
             }
@@ -82,6 +96,7 @@ pub(super) fn run<M: Model>(
             path.actions.push(action);
         }
         longest = longest.max(path.actions.len());
+        done += 1;
     }
     findings.merge_into(&mut report);
     for (name, (_, _, path)) in outcome_paths {
@@ -90,12 +105,36 @@ pub(super) fn run<M: Model>(
         }
     }
     report.states = visited.len() as u64;
-    report.cut(Cut::Sampled(runs));
+    report.cut(Cut::Sampled(done));
     if let Some(d) = pct {
-        let p = 1.0 / (actors as f64 * (longest as f64).powi(d as i32 - 1));
-        report.miss_probability = Some((1.0 - p).powf(runs as f64));
+        let p = 1.0 / (actors as f64 * (longest as f64).powi(pct_depth(d) as i32 - 1));
+        report.miss_probability = Some((1.0 - p).powf(done as f64));
     }
     report
+}
+
+/// The bound that stops the walks now, if any: checked after every state a walk reaches.
+fn stop<M: Model>(
+    options: &Options,
+    states: usize,
+    started: Instant,
+    findings: &Findings<M>,
+) -> Option<Cut> {
+    if let Some(max) = options.max_states.filter(|&max| states as u64 >= max) {
+        return Some(Cut::States(max));
+    }
+    if let Some(max) = options
+        .max_seconds
+        .filter(|&max| started.elapsed().as_secs_f64() > max)
+    {
+        return Some(Cut::Seconds(format!("{max}")));
+    }
+    (options.stop_at_first && !findings.violations.is_empty()).then_some(Cut::FirstViolation)
+}
+
+/// A PCT bug depth within `1..=MAX_PCT_DEPTH`.
+fn pct_depth(depth: u32) -> u32 {
+    depth.clamp(1, MAX_PCT_DEPTH)
 }
 
 /// PCT's scheduler state for one run: a priority per actor and d-1 change points.
@@ -106,7 +145,8 @@ struct Pct {
 
 impl Pct {
     fn new(rng: &mut ChaCha8Rng, actors: usize, depth: u32, steps: usize) -> Self {
-        let d = depth.max(1) as u64;
+        let depth = pct_depth(depth);
+        let d = depth as u64;
         let mut priority: Vec<u64> = (0..actors as u64).map(|i| d + i).collect();
         for i in (1..priority.len()).rev() {
             let j = rng.random_range(0..=i);

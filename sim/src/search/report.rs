@@ -148,7 +148,8 @@ pub struct Report<M: Model> {
     pub cuts: Vec<Cut>,
     /// At most one violation per property (the shallowest, ties broken by fingerprint).
     pub violations: Vec<Violation<M>>,
-    /// `sometimes` properties never satisfied.
+    /// `sometimes` properties never satisfied in a complete search. A cut search judges none
+    /// vacuous: what it did not reach may lie beyond the bound.
     pub vacuous: Vec<String>,
     /// Distinct outcomes of terminal states, by name.
     pub outcomes: BTreeMap<String, Outcome<M>>,
@@ -249,7 +250,8 @@ impl<M: Model> Report<M> {
         self.miss_probability = other.miss_probability.or(self.miss_probability);
     }
 
-    /// Orders violations by property order and lists vacuous `sometimes` properties.
+    /// Orders violations by property order and, when the search is complete, lists vacuous
+    /// `sometimes` properties.
     pub(crate) fn finish(&mut self, model: &M) {
         let props = model.properties();
         let index = |name: &str| {
@@ -261,11 +263,15 @@ impl<M: Model> Report<M> {
         self.violations.sort_by(|a, b| {
             (index(&a.property), &a.property).cmp(&(index(&b.property), &b.property))
         });
-        self.vacuous = props
-            .iter()
-            .zip(&self.satisfied)
-            .filter(|(p, &sat)| p.kind == PropertyKind::Sometimes && !sat)
-            .map(|(p, _)| p.name.clone())
-            .collect();
+        self.vacuous = if self.complete {
+            props
+                .iter()
+                .zip(&self.satisfied)
+                .filter(|(p, &sat)| p.kind == PropertyKind::Sometimes && !sat)
+                .map(|(p, _)| p.name.clone())
+                .collect()
+        } else {
+            Vec::new()
+        };
     }
 }
