@@ -204,7 +204,7 @@ pub fn run_model<M: Observable>(
         let path = minimise(model, path, &v.property, v.kind);
         let mut trace = traced(
             &path,
-            format!("{:?}", v.kind).to_lowercase(),
+            v.kind.to_string(),
             Some(v.property.clone()),
         );
         trace.lasso_start = v.lasso_start;
