@@ -61,17 +61,6 @@ pub struct Log {
 }
 
 impl Log {
-    /// Domains named by the entries, in first-seen order.
-    pub fn domains(&self) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        for d in self.entries.iter().filter_map(|e| e.domain.clone()) {
-            if !out.contains(&d) {
-                out.push(d);
-            }
-        }
-        out
-    }
-
     /// Adds `entry`, or folds it into the last entry when both show one call or one event:
     /// an API entry line after the `virsh` line of its call, and consecutive lines of one QMP,
     /// agent or signal event (libvirt logs each event line twice and then its handler; QEMU
