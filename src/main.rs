@@ -98,9 +98,12 @@ enum Command {
         files: Vec<PathBuf>,
     },
     /// Reproduce a bug report: explore only interleavings that follow the log's events, and
-    /// report those ending in the symptom, shortest first (docs/repro.md).
+    /// report those ending in the symptom, the ones explaining most of the log first; exit 1
+    /// when none does, 3 when none does but a search was cut (docs/repro.md).
     Repro {
-        /// The log (QMP event lines, libvirt debug lines, virsh commands, `symptom:` lines).
+        /// The log: raw or pretty-printed QMP, libvirtd debug lines (journald prefix or not),
+        /// `virsh qemu-monitor-event` and `virsh event` output, virsh commands, QEMU's log,
+        /// `symptom:` lines.
         #[arg(long)]
         log: PathBuf,
         /// Only this scenario (name or file).
@@ -119,7 +122,8 @@ enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
-    /// Write a starting scenario YAML from a log (domains, API calls, the symptom as a property).
+    /// Write a starting scenario YAML from a log (lifecycle, network or migration: its domains,
+    /// calls and the symptom as a property); exit 2 when the log has nothing to model.
     New {
         /// The log.
         #[arg(long)]

@@ -57,11 +57,19 @@ fn every_seed_log_is_reproduced() {
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
         assert!(!matches.is_empty());
-        let steps: Vec<u64> = matches
+        // ranked: most log entries explained first, then the symptom's fit, then shortest
+        let rules = ["named-property", "condition", "any-violation"];
+        let rank: Vec<_> = matches
             .iter()
-            .map(|m| m["steps"].as_u64().unwrap())
+            .map(|m| {
+                (
+                    std::cmp::Reverse(m["explained"].as_u64().unwrap()),
+                    rules.iter().position(|r| m["rule"] == *r).unwrap(),
+                    m["steps"].as_u64().unwrap(),
+                )
+            })
             .collect();
-        assert!(steps.windows(2).all(|w| w[0] <= w[1]), "shortest first");
+        assert!(rank.windows(2).all(|w| w[0] <= w[1]), "ranked: {rank:?}");
         let own = matches
             .iter()
             .find(|m| m["scenario"] == scenario)

@@ -53,10 +53,11 @@ pub struct ModelInfo {
 }
 
 /// An observable event as a log shows it, in the canonical names `vmrace repro` parses logs into
-/// (`docs/repro.md`): `qmp:<EVENT>` (QMP events, `qmp:MIGRATION:<status>`), `api:<call>` (a
-/// libvirt API entry, e.g. `api:reboot`), `agent:eof`, `agent:error`, `signal:SIGTERM`,
-/// `net:<op>` (tap and port operations). A model's event matches a log event when they are
-/// equal or one is a `:`-prefix of the other (`api:reboot:acpi` matches `api:reboot`).
+/// (`docs/repro.md`): `qmp:<EVENT>[:<detail>]` (QMP events, e.g. `qmp:SHUTDOWN:guest`,
+/// `qmp:VSERPORT_CHANGE:open`, `qmp:MIGRATION:failed`), `api:<call>[:<mode>]` (a libvirt API
+/// entry, e.g. `api:reboot:acpi`), `agent:eof`, `agent:error`, `signal:SIGTERM`, `net:<op>`
+/// (tap and port operations). A model's event matches a log event when they are equal or one
+/// is a `:`-prefix of the other (`api:reboot:acpi` matches `api:reboot`).
 pub type LogEvent = &'static str;
 
 /// The name serde gives a unit enum value (`kebab-case` in these models, e.g. `migration-failed`).

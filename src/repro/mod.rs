@@ -1,25 +1,30 @@
 //! `vmrace repro --log FILE`: reproduces a bug report in simulation. The log is parsed into an
 //! ordered list of observable events and API calls ([`log`]); each candidate scenario × case ×
 //! variant is searched with a monitor that keeps only interleavings following that order
-//! ([`search`]); matches end in the symptom (a violated property) and are written as traces,
-//! shortest first. See `docs/repro.md`.
+//! ([`plan`], [`search`]); matches end in the symptom ([`symptom`]), are written as traces and
+//! ranked by how much of the log they explain ([`report`]). See `docs/repro.md`.
 
 pub mod log;
 pub mod new;
-pub mod search;
+mod plan;
+mod report;
+mod search;
+pub mod symptom;
 
 use crate::commands::check::load_all;
-use crate::error::{CliError, CliResult, EXIT_DRIFT, EXIT_OK};
+use crate::error::{CliError, CliResult};
 use crate::gate::fixtures::slug;
 use crate::scenario::checked::Checked;
 use crate::scenario::{Job, Scenario, WithModel};
 use models::lifecycle::Lifecycle;
 use models::migration::Migration;
 use models::network::Network;
-use models::scenario::Observable;
+use models::scenario::{LogEvent, Observable};
+use plan::Plan;
 use serde::Serialize;
-use sim::Trace;
+use sim::{PropertyKind, Trace};
 use std::path::{Path, PathBuf};
+use symptom::{Condition, Goal};
 
 /// Which scenarios to try.
 #[derive(Clone, Debug, Default)]
@@ -34,6 +39,18 @@ pub struct Target {
     pub out: PathBuf,
 }
 
+/// How a match's end state fits the symptom (best first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rule {
+    /// The symptom names the property the match violates.
+    NamedProperty,
+    /// The symptom's words name a condition that holds in the match's final state.
+    Condition,
+    /// No symptom was given, or it names nothing known: any violation.
+    AnyViolation,
+}
+
 /// One interleaving that follows the log and ends in the symptom.
 #[derive(Clone, Debug, Serialize)]
 pub struct Match {
@@ -46,8 +63,18 @@ pub struct Match {
     pub variant: String,
     /// The symptom: the log's `symptom:` text, else the violated property.
     pub symptom: String,
+    /// How the match fits the symptom.
+    pub rule: Rule,
+    /// The condition the symptom names, for [`Rule::Condition`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<Condition>,
     /// The violated property.
     pub property: String,
+    /// Log entries the interleaving explains (the launch entries a scenario starts after are
+    /// not explained).
+    pub explained: usize,
+    /// Log entries in all.
+    pub events: usize,
     /// Steps in the trace.
     pub steps: usize,
     /// The trace file written.
@@ -55,61 +82,82 @@ pub struct Match {
 }
 
 /// How far one job followed the log when nothing matched.
-struct Miss {
-    place: String,
-    longest: usize,
-    modelled: Vec<usize>,
-    unmodelled: Vec<usize>,
-    cut: bool,
+pub struct Miss {
+    /// Scenario, case and variant.
+    pub place: String,
+    /// The scenario states an `always` or `at_end` property.
+    pub checks: bool,
+    /// Leading launch entries this attempt skipped.
+    pub skip: usize,
+    /// Entries (indices into the log) no step of the model produces.
+    pub unmodelled: Vec<usize>,
+    /// Entries matched by the longest path (from `skip`).
+    pub longest: usize,
+    /// Some path followed the whole log.
+    pub followed: bool,
+    /// ... and violated a property, but not where the symptom holds.
+    pub violated: bool,
+    /// A bound cut the search.
+    pub cut: bool,
 }
 
 /// Runs the command.
 pub fn run(log_path: &Path, target: &Target, json: bool) -> CliResult {
     let log = log::load(log_path)?;
-    let events: Vec<String> = log.entries.iter().map(|e| e.event.clone()).collect();
+    let plan = Plan::new(&log);
     let scenarios = select(target)?;
-    let mut matches = Vec::new();
+    let mut found = Vec::new();
     let mut misses = Vec::new();
     for scenario in &scenarios {
         for job in scenario.jobs()? {
             let mut r = Repro {
-                events: &events,
+                plan: &plan,
+                symptom: log.symptom.as_deref(),
                 max_states: scenario.file.search.max_states.unwrap_or(2_000_000),
                 context: scenario.context(&job),
                 out: None,
             };
             scenario.with_model(&job, &mut r)?;
-            let (found, miss) = r.out.expect("the model ran");
-            match found {
-                Some((trace, property)) => {
-                    matches.push((scenario, job, trace, property));
-                }
-                None => misses.push(Miss {
+            match r.out.expect("the model ran") {
+                Ok(hit) => found.push((scenario, job, hit)),
+                Err(miss) => misses.push(Miss {
                     place: place(scenario, &job),
                     ..miss
                 }),
             }
         }
     }
-    matches.sort_by(|a, b| {
-        (a.2.steps.len(), &a.0.name, &a.1.case, &a.1.variant).cmp(&(
-            b.2.steps.len(),
-            &b.0.name,
-            &b.1.case,
-            &b.1.variant,
-        ))
+    found.sort_by(|(sa, ja, a), (sb, jb, b)| {
+        (
+            a.skip,
+            a.rule,
+            a.trace.steps.len(),
+            &sa.name,
+            &ja.case,
+            &ja.variant,
+        )
+            .cmp(&(
+                b.skip,
+                b.rule,
+                b.trace.steps.len(),
+                &sb.name,
+                &jb.case,
+                &jb.variant,
+            ))
     });
-    if !json {
-        println!(
-            "{}: {} events, {} lines skipped; symptom: {}",
-            log_path.display(),
-            events.len(),
-            log.skipped,
-            log.symptom.as_deref().unwrap_or("(none given)")
-        );
-    }
-    let mut written = Vec::new();
-    for (scenario, job, trace, property) in &matches {
+    let mut cut: Vec<String> = misses
+        .iter()
+        .filter(|m| m.cut)
+        .map(|m| m.place.clone())
+        .collect();
+    cut.extend(
+        found
+            .iter()
+            .filter(|(_, _, hit)| hit.cut)
+            .map(|(scenario, job, _)| place(scenario, job)),
+    );
+    let mut matches = Vec::new();
+    for (scenario, job, hit) in &found {
         std::fs::create_dir_all(&target.out).map_err(|e| {
             CliError::bad_input(format!(
                 "--out {}: cannot create: {e}",
@@ -120,35 +168,32 @@ pub fn run(log_path: &Path, target: &Target, json: bool) -> CliResult {
         name.extend(job.case.as_deref().map(slug));
         name.push(slug(&job.variant));
         let file = target.out.join(format!("{}.repro.yaml", name.join(".")));
-        std::fs::write(&file, trace.to_yaml())
+        std::fs::write(&file, hit.trace.to_yaml())
             .map_err(|e| CliError::bad_input(format!("{}: cannot write: {e}", file.display())))?;
-        let m = Match {
+        matches.push(Match {
             scenario: scenario.name.clone(),
             case: job.case.clone(),
             variant: job.variant.clone(),
-            symptom: log.symptom.clone().unwrap_or_else(|| property.clone()),
-            property: property.clone(),
-            steps: trace.steps.len(),
+            symptom: log.symptom.clone().unwrap_or_else(|| hit.property.clone()),
+            rule: hit.rule,
+            condition: hit.condition,
+            property: hit.property.clone(),
+            explained: log.entries.len() - hit.skip,
+            events: log.entries.len(),
+            steps: hit.trace.steps.len(),
             trace: file.display().to_string(),
-        };
-        if json {
-            println!("{}", serde_json::to_string(&m).expect("JSON"));
-        } else {
-            println!(
-                "MATCH {} ({} steps): violates `{}`; trace {}",
-                place(scenario, job),
-                m.steps,
-                m.property,
-                m.trace
-            );
-        }
-        written.push(m);
+        });
     }
-    if !written.is_empty() {
-        return Ok(EXIT_OK);
-    }
-    eprintln!("{}", explain_miss(&log, &misses));
-    Ok(EXIT_DRIFT)
+    Ok(report::print(
+        &report::Report {
+            path: log_path,
+            log: &log,
+            matches: &matches,
+            misses: &misses,
+            cut: &cut,
+        },
+        json,
+    ))
 }
 
 fn place(scenario: &Scenario, job: &Job) -> String {
@@ -156,60 +201,6 @@ fn place(scenario: &Scenario, job: &Job) -> String {
         Some(c) => format!("{} [{c}] variant {}", scenario.name, job.variant),
         None => format!("{} variant {}", scenario.name, job.variant),
     }
-}
-
-/// Says which observed event could not be matched, and where model and log part ways.
-fn explain_miss(log: &log::Log, misses: &[Miss]) -> String {
-    let Some(best) = misses.iter().max_by_key(|m| {
-        (
-            m.unmodelled.is_empty(),
-            m.longest,
-            std::cmp::Reverse(m.unmodelled.len()),
-        )
-    }) else {
-        return "no interleaving matches: no scenario to try".into();
-    };
-    let mut out = format!("no interleaving matches the log. Closest: {}", best.place);
-    let entry = |i: usize| {
-        let e = &log.entries[i];
-        format!("line {} `{}` ({})", e.line, e.text, e.event)
-    };
-    if !best.unmodelled.is_empty() {
-        out.push_str(&format!(
-            ": {} could not be matched (no step of this model produces it)",
-            entry(best.unmodelled[0])
-        ));
-    } else if best.longest < best.modelled.len() {
-        out.push_str(&format!(
-            ": the model follows the first {} of {} modelled log events, then parts ways: {} \
-             could not be matched",
-            best.longest,
-            best.modelled.len(),
-            entry(best.modelled[best.longest])
-        ));
-        if best.longest > 0 {
-            out.push_str(&format!(
-                " (last matched: {})",
-                entry(best.modelled[best.longest - 1])
-            ));
-        }
-    } else {
-        out.push_str(
-            ": the model follows every modelled log event, but no such interleaving ends in \
-             the symptom (no property of the scenario is violated)",
-        );
-    }
-    if !best.unmodelled.is_empty() {
-        let list: Vec<String> = best.unmodelled.iter().map(|&i| entry(i)).collect();
-        out.push_str(&format!(
-            "\nlog events this model never produces: {}",
-            list.join("; ")
-        ));
-    }
-    if best.cut {
-        out.push_str("\nthe search was cut by the scenario's max_states");
-    }
-    out
 }
 
 /// The scenarios named by `target`.
@@ -246,48 +237,113 @@ fn select(target: &Target) -> Result<Vec<Scenario>, CliError> {
     }
 }
 
-type Outcome = (Option<(Trace, String)>, Miss);
+/// A job's match.
+struct Hit {
+    trace: Trace,
+    property: String,
+    rule: Rule,
+    condition: Option<Condition>,
+    /// Leading launch entries skipped.
+    skip: usize,
+    /// A search with fewer entries skipped was cut (a match explaining more may exist).
+    cut: bool,
+}
 
 struct Repro<'a> {
-    events: &'a [String],
+    plan: &'a Plan<'a>,
+    symptom: Option<&'a str>,
     max_states: u64,
     context: std::collections::BTreeMap<String, String>,
-    out: Option<Outcome>,
+    out: Option<Result<Hit, Miss>>,
 }
 
 impl Repro<'_> {
+    /// Tries the model with no launch entry skipped, then one more at a time (a scenario that
+    /// starts the domain explains its launch; one that starts with it running does not).
     fn go<M: Observable>(
         &mut self,
         model: &Checked<M>,
-        event: impl Fn(&M::State, &M::Action) -> Option<models::scenario::LogEvent>,
+        events: impl Fn(&M::State, &M::Action) -> &'static [LogEvent],
     ) {
-        let found = search::search(model, self.events, event, self.max_states);
-        let matched = found.matched.map(|(path, property)| {
-            let mut trace = Trace::from_path(model, &path);
-            trace.context = self.context.clone();
-            trace.witness = Some("repro".into());
-            trace.property = Some(property.clone());
-            (trace, property)
-        });
-        let miss = Miss {
-            place: String::new(),
-            longest: found.longest,
-            modelled: found.modelled,
-            unmodelled: found.unmodelled,
-            cut: found.cut,
+        let names: Vec<Option<&str>> = model
+            .props
+            .iter()
+            .map(|p| {
+                matches!(p.kind, PropertyKind::Always | PropertyKind::AtEnd)
+                    .then_some(p.name.as_str())
+            })
+            .collect();
+        let goal = Goal::of(self.symptom, &names);
+        let (rule, condition, property) = match goal {
+            Goal::AnyViolation => (Rule::AnyViolation, None, None),
+            Goal::Property(p) => (Rule::NamedProperty, None, Some(p)),
+            Goal::Condition(c) => (Rule::Condition, Some(c), None),
         };
-        self.out = Some((matched, miss));
+        let holds = |s: &M::State| condition.is_none_or(|c| c.holds(&model.inner.observe(s)));
+        let can = search::producible(model, &events, self.max_states);
+        let trailing = match self.symptom {
+            Some(_) => search::Trailing::Unobserved,
+            None => search::Trailing::Silent,
+        };
+        let mut best: Option<Miss> = None;
+        let mut cut = false;
+        // one budget for every attempt, so that a long launch prefix cannot multiply the work
+        let mut budget = self.max_states;
+        for skip in 0..=self.plan.launch {
+            let wants = self.plan.wants(skip);
+            let spec = search::Spec {
+                wants: &wants,
+                max_states: budget,
+                property,
+                holds: &holds,
+                trailing,
+            };
+            let found = search::search(model, &can, &events, &spec);
+            if let Some((path, property)) = found.matched {
+                let mut trace = Trace::from_path(model, &path);
+                trace.context = self.context.clone();
+                trace.witness = Some("repro".into());
+                trace.property = Some(property.clone());
+                self.out = Some(Ok(Hit {
+                    trace,
+                    property,
+                    rule,
+                    condition,
+                    skip,
+                    cut,
+                }));
+                return;
+            }
+            let miss = Miss {
+                place: String::new(),
+                checks: names.iter().any(Option::is_some),
+                skip,
+                unmodelled: found.unmodelled.iter().map(|&i| wants[i].entry).collect(),
+                longest: found.longest,
+                followed: found.followed,
+                violated: found.violated,
+                cut: found.cut,
+            };
+            cut |= found.cut;
+            budget = budget.saturating_sub(found.states);
+            if best.as_ref().is_none_or(|b| report::closer(&miss, b)) {
+                best = Some(miss);
+            }
+        }
+        let mut best = best.expect("at least one attempt");
+        best.cut = cut;
+        self.out = Some(Err(best));
     }
 }
 
 impl WithModel for Repro<'_> {
     fn lifecycle(&mut self, model: &Checked<Lifecycle>) {
-        self.go(model, |s, a| model.inner.log_event(s, a))
+        self.go(model, |s, a| model.inner.log_events(s, a))
     }
     fn network(&mut self, model: &Checked<Network>) {
-        self.go(model, |s, a| model.inner.log_event(s, a))
+        self.go(model, |s, a| model.inner.log_events(s, a))
     }
     fn migration(&mut self, model: &Checked<Migration>) {
-        self.go(model, |s, a| model.inner.log_event(s, a))
+        self.go(model, |s, a| model.inner.log_events(s, a))
     }
 }

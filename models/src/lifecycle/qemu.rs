@@ -100,14 +100,7 @@ pub(super) fn apply(m: &Lifecycle, s: &mut State, d: usize, kind: &Kind) {
         }
         Kind::Sigterm => {
             dom.qemu.sigterm = false;
-            let graceful = match m.config.qemu_sigterm {
-                SigtermVariant::Poweroff => false,
-                SigtermVariant::Switch => config.graceful_switch,
-                SigtermVariant::PowerdownByDefault
-                | SigtermVariant::SignalMap
-                | SigtermVariant::Script => true,
-            };
-            signal(m, dom, managed, graceful);
+            signal(m, dom, managed, sigterm_is_graceful(m, d));
         }
         Kind::Sighup => {
             dom.qemu.sighup = false;
@@ -130,6 +123,18 @@ pub(super) fn apply(m: &Lifecycle, s: &mut State, d: usize, kind: &Kind) {
             None => dom.qemu.throttled = false,
         },
         other => unreachable!("not a QEMU step: {other:?}"),
+    }
+}
+
+/// Whether domain `d`'s QEMU turns SIGTERM into an ACPI powerdown (a proposal's, or the
+/// proposal-1 switch) rather than powering off as today.
+pub(super) fn sigterm_is_graceful(m: &Lifecycle, d: usize) -> bool {
+    match m.config.qemu_sigterm {
+        SigtermVariant::Poweroff => false,
+        SigtermVariant::Switch => m.config.domains[d].graceful_switch,
+        SigtermVariant::PowerdownByDefault | SigtermVariant::SignalMap | SigtermVariant::Script => {
+            true
+        }
     }
 }
 

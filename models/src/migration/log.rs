@@ -6,19 +6,19 @@ use super::Migration;
 use crate::scenario::LogEvent;
 
 impl Migration {
-    /// The log event a step shows as, if any.
-    pub fn log_event(&self, _: &State, step: &Step) -> Option<LogEvent> {
-        Some(match step {
-            Step::Call(Call::Migrate) => "api:migrate",
-            Step::Call(Call::Resume) => "api:resume",
-            Step::Call(Call::Suspend) => "api:suspend",
-            Step::Call(Call::Cont) => "api:cont",
-            Step::HandleEvent(Event::Stop) => "qmp:STOP",
-            Step::HandleEvent(Event::Resume) => "qmp:RESUME",
-            Step::HandleEvent(Event::MigrationCompleted) => "qmp:MIGRATION:completed",
-            Step::HandleEvent(Event::MigrationFailed) => "qmp:MIGRATION:failed",
-            Step::HandleEvent(Event::MigrationCancelled) => "qmp:MIGRATION:cancelled",
-            _ => return None,
-        })
+    /// The log events a step shows as, in order (none for most steps).
+    pub fn log_events(&self, _: &State, step: &Step) -> &'static [LogEvent] {
+        match step {
+            Step::Call(Call::Migrate) => &["api:migrate"],
+            Step::Call(Call::Resume) => &["api:resume"],
+            Step::Call(Call::Suspend) => &["api:suspend"],
+            Step::Call(Call::Cont) => &["api:cont"],
+            Step::HandleEvent(Event::Stop) => &["qmp:STOP"],
+            Step::HandleEvent(Event::Resume) => &["qmp:RESUME"],
+            Step::HandleEvent(Event::MigrationCompleted) => &["qmp:MIGRATION:completed"],
+            Step::HandleEvent(Event::MigrationFailed) => &["qmp:MIGRATION:failed"],
+            Step::HandleEvent(Event::MigrationCancelled) => &["qmp:MIGRATION:cancelled"],
+            _ => &[],
+        }
     }
 }
