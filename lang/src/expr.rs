@@ -312,6 +312,28 @@ fn expr(i: &mut In<'_>) -> PResult<Expr> {
     level(i, conjunction, &[("||", BinOp::Or)])
 }
 
+/// An atom of an integer type's bound: no postfix, so that `int 0..3[2]` is an array of
+/// `int 0..3` (a bound is a constant, never an array element).
+fn bound_atom(i: &mut In<'_>) -> PResult<Expr> {
+    let _ = multispace0.parse_next(i)?;
+    let at = i.current_token_start();
+    let kind = alt((
+        number.map(ExprKind::Int),
+        delimited("(", expr, cut_err(ws(")"))).map(|e| e.kind),
+        ident.map(ExprKind::Name),
+    ))
+    .parse_next(i)?;
+    Ok(Expr { kind, at })
+}
+
+fn bound_term(i: &mut In<'_>) -> PResult<Expr> {
+    level(i, bound_atom, &[("*", BinOp::Mul)])
+}
+
+fn bound(i: &mut In<'_>) -> PResult<Expr> {
+    level(i, bound_term, &[("+", BinOp::Add), ("-", BinOp::Sub)])
+}
+
 fn type_expr(i: &mut In<'_>) -> PResult<TypeExpr> {
     let _ = multispace0.parse_next(i)?;
     let at = i.current_token_start();
@@ -319,7 +341,7 @@ fn type_expr(i: &mut In<'_>) -> PResult<TypeExpr> {
     let base = match name.as_str() {
         "bool" => TypeExpr::Bool,
         "int" => {
-            let (lo, _, hi) = cut_err((additive, "..", additive)).parse_next(i)?;
+            let (lo, _, hi) = cut_err((bound, "..", bound)).parse_next(i)?;
             TypeExpr::Int(lo, hi)
         }
         _ => TypeExpr::Named(name, at),
@@ -460,6 +482,10 @@ mod tests {
         );
         assert!(parse_stmt("a == b").is_err());
         assert!(matches!(parse_type("int 0..T"), Ok(TypeExpr::Int(..))));
+        assert!(matches!(
+            parse_type("int 0..N-1[2]"),
+            Ok(TypeExpr::Array(inner, _)) if matches!(*inner, TypeExpr::Int(..))
+        ));
         assert!(matches!(
             parse_type("Dom[N][2]"),
             Ok(TypeExpr::Array(inner, _)) if matches!(*inner, TypeExpr::Array(..))
