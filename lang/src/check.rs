@@ -295,7 +295,9 @@ impl<'a> Checker<'a> {
             || self.vars.iter().any(|(v, _)| v.name == name)
             || self.enum_consts.contains_key(name)
             || (self.types.contains_key(name) && anchors[0] != "types:");
-        if taken || expr::is_keyword(name) || name == "done" {
+        if expr::is_keyword(name) || name == "done" {
+            let _: R<()> = self.error(anchors, 0, format!("`{name}` is a reserved word"));
+        } else if taken {
             let _: R<()> = self.error(anchors, 0, format!("`{name}` is already a name here"));
         }
     }
@@ -602,7 +604,7 @@ impl<'a> Checker<'a> {
         for (i, step) in steps.iter().enumerate() {
             if !seen[i] {
                 let _: R<()> = self.error(
-                    &["actors:", name, "label:", &step.label, &step.label],
+                    &["actors:", name, "label:", &step.label],
                     0,
                     format!("label `{}` is unreachable: no step goes to it", step.label),
                 );

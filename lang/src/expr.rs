@@ -192,7 +192,7 @@ fn atom(i: &mut In<'_>) -> PResult<Expr> {
         }),
     ))
     .context(StrContext::Expected(StrContextValue::Description(
-        "a name, a number, `(`, `!` or `-`",
+        "a number, `(`, `!` or `-`",
     )))
     .parse_next(i)?;
     Ok(Expr { kind: e, at })
