@@ -67,3 +67,15 @@ fn errors_name_the_place_and_suggest() {
     assert!(error(&BASE.replace("when:", "wen:")).starts_with("bad.yaml:12:9: "));
     assert!(lang::load("ok.yaml", &with("!kernel[tap]", "used = 0"), &[]).is_ok());
 }
+
+/// The first example of docs/language.md loads and finds its lost update.
+#[test]
+fn the_documented_example_finds_the_lost_update() {
+    let doc = include_str!("../../docs/language.md");
+    let start = doc.find("```yaml\n").expect("an example") + 8;
+    let text = &doc[start..start + doc[start..].find("```").expect("closed")];
+    let m = lang::load("docs/language.md", text, &[]).unwrap_or_else(|e| panic!("{}", e[0]));
+    let r = sim::explore(&m, &sim::Options::default());
+    assert!(r.outcomes.contains_key("total 1") && r.outcomes.contains_key("total 2"));
+    assert_eq!(r.violations[0].property, "no lost update");
+}
