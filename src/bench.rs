@@ -10,6 +10,30 @@ use sim::{explore, Model, Options, Reduction, Strategy};
 /// The reference counts shipped with the project (`bench/reference-counts.tsv`).
 pub const REFERENCE: &str = include_str!("../bench/reference-counts.tsv");
 
+/// Which implementation of the benchmark models to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Implementation {
+    /// The hand-written Rust models (`models/src/bench/`).
+    #[default]
+    Rust,
+    /// The models written in the modelling language (`models/lang/`).
+    Lang,
+}
+
+/// The language versions of the benchmark models, built into the binary.
+const LANG_MODELS: [(&str, &str, &str); 2] = [
+    (
+        "tap-churn",
+        "models/lang/tap-churn.yaml",
+        include_str!("../models/lang/tap-churn.yaml"),
+    ),
+    (
+        "reboot-storm",
+        "models/lang/reboot-storm.yaml",
+        include_str!("../models/lang/reboot-storm.yaml"),
+    ),
+];
+
 /// One benchmark configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -23,6 +47,8 @@ pub struct Config {
     pub jobs: usize,
     /// Stop at the first violation (measures time to the first counterexample).
     pub stop_at_first: bool,
+    /// Rust or language models.
+    pub implementation: Implementation,
 }
 
 /// One measured configuration: the JSON line `vmrace bench --format json` prints.
@@ -109,6 +135,57 @@ fn number(value: &str, key: &str) -> CliResult<usize> {
 
 /// Runs one configuration.
 pub fn run(config: &Config) -> CliResult<Measurement> {
+    match config.implementation {
+        Implementation::Rust => run_rust(config),
+        Implementation::Lang => run_lang(config),
+    }
+}
+
+/// Runs a configuration of a language model: parameters in the reference file's order, enum
+/// values with `-` spelt `_` (`lowest-free` is the constant `lowest_free`).
+fn run_lang(config: &Config) -> CliResult<Measurement> {
+    let kv = parse_params(&config.params)?;
+    let Some((_, path, text)) = LANG_MODELS.iter().find(|(m, _, _)| *m == config.model) else {
+        return Err(CliError::bad_input(format!(
+            "unknown benchmark model `{}`: expected tap-churn or reboot-storm",
+            config.model
+        )));
+    };
+    let order: &[&str] = match config.model.as_str() {
+        "tap-churn" => &["N", "C", "naming", "cleanup"],
+        _ => &["N", "fix"],
+    };
+    reject_unknown(&kv, order, &config.params)?;
+    let params: Vec<(String, String)> = kv
+        .iter()
+        .map(|(k, v)| (k.clone(), v.replace('-', "_")))
+        .collect();
+    let model = lang::load(path, text, &params).map_err(|errors| {
+        CliError::bad_input(
+            errors
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+    })?;
+    let shown = order
+        .iter()
+        .map(|k| Ok(format!("{k}={}", get(&kv, k, &config.params)?)))
+        .collect::<CliResult<Vec<_>>>()?
+        .join(",");
+    let mut m = measure(&model, config, shown);
+    if config.model == "reboot-storm" && config.reduction == Reduction::Por {
+        let n = number(get(&kv, "N", &config.params)?, "N")?;
+        m.ideal_states = Some(reboot_storm_ideal(
+            n as u32,
+            get(&kv, "fix", &config.params)? == "true",
+        ));
+    }
+    Ok(m)
+}
+
+fn run_rust(config: &Config) -> CliResult<Measurement> {
     let kv = parse_params(&config.params)?;
     let p = &config.params;
     match config.model.as_str() {
@@ -230,7 +307,7 @@ fn measure<M: Model>(model: &M, config: &Config, params: String) -> Measurement 
 
 /// The default suite: every reference configuration up to N=4 unreduced, and reboot-storm with
 /// reduction for N = 1..=8.
-pub fn default_suite(jobs: usize) -> Vec<Config> {
+pub fn default_suite(jobs: usize, implementation: Implementation) -> Vec<Config> {
     let mut configs: Vec<Config> = reference_rows()
         .into_iter()
         .filter(|(_, p, _)| {
@@ -245,6 +322,7 @@ pub fn default_suite(jobs: usize) -> Vec<Config> {
             reduction: Reduction::None,
             jobs,
             stop_at_first: false,
+            implementation,
         })
         .collect();
     for fix in [false, true] {
@@ -255,6 +333,7 @@ pub fn default_suite(jobs: usize) -> Vec<Config> {
                 reduction: Reduction::Por,
                 jobs,
                 stop_at_first: false,
+                implementation,
             });
         }
     }

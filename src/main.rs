@@ -241,7 +241,20 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
+        /// The hand-written Rust models, or the same models written in the modelling language
+        /// (`models/lang/`).
+        #[arg(long = "impl", value_enum, default_value = "rust")]
+        implementation: ImplArg,
     },
+}
+
+/// `vmrace bench --impl`.
+#[derive(Clone, Copy, ValueEnum)]
+enum ImplArg {
+    /// `models/src/bench/`.
+    Rust,
+    /// `models/lang/`.
+    Lang,
 }
 
 #[derive(Subcommand)]
@@ -412,6 +425,7 @@ fn main() -> ExitCode {
             jobs,
             stop_at_first,
             format,
+            implementation,
         } => {
             let reduction = match reduction {
                 ReductionArg::None => Reduction::None,
@@ -424,6 +438,10 @@ fn main() -> ExitCode {
                 jobs,
                 matches!(format, Format::Json),
                 stop_at_first,
+                match implementation {
+                    ImplArg::Rust => vmrace::bench::Implementation::Rust,
+                    ImplArg::Lang => vmrace::bench::Implementation::Lang,
+                },
             )
         }
     };

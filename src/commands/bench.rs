@@ -13,6 +13,7 @@ pub fn run(
     jobs: usize,
     json: bool,
     stop_at_first: bool,
+    implementation: bench::Implementation,
 ) -> CliResult {
     if jobs == 0 {
         return Err(CliError::bad_input("--jobs must be at least 1"));
@@ -24,8 +25,9 @@ pub fn run(
             reduction,
             jobs,
             stop_at_first,
+            implementation,
         }],
-        _ => bench::default_suite(jobs),
+        _ => bench::default_suite(jobs, implementation),
     };
     let mut rows = Vec::new();
     let mut mismatch = false;

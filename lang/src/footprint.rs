@@ -1,0 +1,156 @@
+//! Footprints derived from the program: the cells a step reads (its guards included) and
+//! writes, per actor instance. A cell is one object when every index on the way to it is a
+//! constant or `self`; otherwise the step touches every cell of the variable. Program counters
+//! are not objects (only their own actor touches them).
+
+use crate::ir::{Checked, Place, Step, TExpr, TStmt};
+use sim::{Footprint, ObjectId};
+
+/// Maps cells to footprint objects.
+pub struct Objects {
+    of_cell: Vec<Option<ObjectId>>,
+}
+
+impl Objects {
+    /// Numbers the shared cells in layout order; with more than [`Footprint::MAX_OBJECTS`]
+    /// cells several share an object (coarser, never unsound).
+    pub fn new(program: &Checked) -> Self {
+        let mut next = 0usize;
+        let of_cell = program
+            .cells
+            .iter()
+            .map(|c| {
+                c.shared.then(|| {
+                    let id = (next % Footprint::MAX_OBJECTS) as ObjectId;
+                    next += 1;
+                    id
+                })
+            })
+            .collect();
+        Objects { of_cell }
+    }
+
+    fn cells(&self, program: &Checked, p: &Place, me: Option<i64>) -> std::ops::Range<u32> {
+        let var = &program.vars[p.var];
+        let fixed = p
+            .parts
+            .iter()
+            .try_fold(p.base as i64, |cell, (index, stride)| {
+                Some(cell + constant(index, me)? * *stride as i64)
+            });
+        match fixed {
+            Some(cell) => cell as u32..cell as u32 + 1,
+            None => var.first..var.first + var.size,
+        }
+    }
+
+    fn touch(&self, program: &Checked, p: &Place, me: Option<i64>, write: bool, f: &mut Footprint) {
+        for (index, _) in &p.parts {
+            self.reads(program, index, me, f);
+        }
+        for cell in self.cells(program, p, me) {
+            if let Some(object) = self.of_cell[cell as usize] {
+                *f = if write {
+                    f.write(object)
+                } else {
+                    f.read(object)
+                };
+            }
+        }
+    }
+
+    /// Adds what `e` reads to `f`.
+    pub fn reads(&self, program: &Checked, e: &TExpr, me: Option<i64>, f: &mut Footprint) {
+        match e {
+            TExpr::Const(_) | TExpr::SelfIndex | TExpr::Bound(_) => {}
+            TExpr::Read(p) => self.touch(program, p, me, false, f),
+            TExpr::Not(a) | TExpr::Neg(a) => self.reads(program, a, me, f),
+            TExpr::Bin(_, a, b) => {
+                self.reads(program, a, me, f);
+                self.reads(program, b, me, f);
+            }
+            TExpr::Quant(_, _, lo, hi, body) => {
+                for x in [lo, hi, body] {
+                    self.reads(program, x, me, f);
+                }
+            }
+        }
+    }
+
+    fn stmts(&self, program: &Checked, stmts: &[TStmt], me: Option<i64>, f: &mut Footprint) {
+        for s in stmts {
+            match s {
+                TStmt::Assign { place, value, .. } => {
+                    self.reads(program, value, me, f);
+                    self.touch(program, place, me, true, f);
+                }
+                TStmt::If(c, a, b) => {
+                    self.reads(program, c, me, f);
+                    self.stmts(program, a, me, f);
+                    self.stmts(program, b, me, f);
+                }
+                TStmt::Goto(_) => {}
+            }
+        }
+    }
+
+    /// Everything any action of `step` taken by instance `me` may read or write, guards
+    /// included.
+    pub fn step(&self, program: &Checked, step: &Step, me: Option<i64>) -> Footprint {
+        let mut f = Footprint::NONE;
+        if let Some(g) = &step.guard {
+            self.reads(program, g, me, &mut f);
+        }
+        self.stmts(program, &step.body, me, &mut f);
+        for b in &step.branches {
+            if let Some(g) = &b.guard {
+                self.reads(program, g, me, &mut f);
+            }
+            self.stmts(program, &b.body, me, &mut f);
+        }
+        f
+    }
+}
+
+/// The value of an index known without the state: constants and `self` combined by arithmetic.
+fn constant(e: &TExpr, me: Option<i64>) -> Option<i64> {
+    match e {
+        TExpr::Const(v) => Some(*v),
+        TExpr::SelfIndex => me,
+        TExpr::Neg(a) => Some(-constant(a, me)?),
+        TExpr::Bin(op, a, b) => {
+            let (a, b) = (constant(a, me)?, constant(b, me)?);
+            match op {
+                crate::ir::BinOp::Add => Some(a + b),
+                crate::ir::BinOp::Sub => Some(a - b),
+                crate::ir::BinOp::Mul => Some(a * b),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// For each program counter of a template, the union of the footprints of every step reachable
+/// from it (the actor's future), given each step's own footprint.
+pub fn futures(steps: &[Step], own: &[Footprint]) -> Vec<Footprint> {
+    let mut future: Vec<Footprint> = own.to_vec();
+    future.push(Footprint::NONE); // done
+                                  // Propagate backwards along `goto` and fall-through edges until nothing changes.
+    let successors: Vec<Vec<u32>> = steps.iter().map(Step::successors).collect();
+    loop {
+        let mut changed = false;
+        for (pc, succ) in successors.iter().enumerate() {
+            let merged = succ
+                .iter()
+                .fold(future[pc], |f, &s| f.union(future[s as usize]));
+            if merged != future[pc] {
+                future[pc] = merged;
+                changed = true;
+            }
+        }
+        if !changed {
+            return future;
+        }
+    }
+}

@@ -1,0 +1,365 @@
+//! A compiled model: the packed state, the compiled steps of every actor instance, derived
+//! footprints, and its `sim::Model` implementation.
+
+use crate::check::MAX_SLOTS;
+use crate::compile::{self, CStmt, Code, Env, Slot};
+use crate::footprint::{futures, Objects};
+use crate::ir::{Checked, Piece, Ty};
+use serde::Serialize;
+use sim::{ActorId, Footprint, Model, Property, PropertyKind, StepInfo};
+use std::cell::Cell;
+use std::sync::Arc;
+
+/// A state: every cell packed into 64-bit words.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct State(Box<[u64]>);
+
+impl State {
+    /// The packed words.
+    pub fn words(&self) -> &[u64] {
+        &self.0
+    }
+}
+
+/// An action: which actor, which step, and which alternative (`either` branch and `pick`
+/// values, numbered).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Action {
+    actor: ActorId,
+    step: u16,
+    alt: u32,
+}
+
+struct CStep {
+    label: String,
+    upstream: Option<String>,
+    guard: Option<Code>,
+    picks: Vec<(i64, i64)>,
+    body: Vec<CStmt>,
+    branches: Vec<(Option<Code>, Vec<CStmt>)>,
+    alternatives: u32,
+    fallthrough: u32,
+}
+
+struct Instance {
+    template: usize,
+    me: i64,
+    pc: Slot,
+    /// Per step: what it touches when this instance takes it.
+    footprints: Vec<Footprint>,
+    /// Per program counter: everything the instance may still touch.
+    futures: Vec<Footprint>,
+}
+
+enum CPiece {
+    Text(String),
+    Value(Code, Ty),
+}
+
+/// A loaded model, ready for `sim::explore`.
+pub struct Program {
+    name: String,
+    actors: Vec<String>,
+    instances: Vec<Instance>,
+    steps: Vec<Vec<CStep>>,
+    daemons: Vec<bool>,
+    init: State,
+    properties: Vec<(String, PropertyKind, Code, Footprint)>,
+    outcome: Option<Vec<CPiece>>,
+    enums: Vec<Vec<String>>,
+    /// For each symmetric template: each instance's block of slots.
+    symmetric: Vec<Vec<Vec<Slot>>>,
+}
+
+impl Program {
+    /// Compiles a checked program.
+    pub fn new(checked: &Checked) -> Program {
+        assert!(
+            checked.slots <= MAX_SLOTS,
+            "checked programs bound few variables"
+        );
+        let (slot_vec, words) = compile::layout(&checked.cells);
+        let slots: Arc<[Slot]> = slot_vec.into();
+        let mut init = vec![0u64; words];
+        for (slot, v) in slots.iter().zip(&checked.init) {
+            slot.set(&mut init, *v);
+        }
+        let objects = Objects::new(checked);
+        let mut actors = Vec::new();
+        let mut instances = Vec::new();
+        let mut steps = Vec::new();
+        let mut symmetric = Vec::new();
+        for (t, template) in checked.templates.iter().enumerate() {
+            let var = &checked.vars[template.var];
+            let count = template.instances.unwrap_or(1);
+            for i in 0..count {
+                actors.push(match template.instances {
+                    Some(_) => format!("{}{i}", template.name),
+                    None => template.name.clone(),
+                });
+                let me = template.instances.map(|_| i as i64);
+                let own: Vec<Footprint> = template
+                    .steps
+                    .iter()
+                    .map(|s| objects.step(checked, s, me))
+                    .collect();
+                let first = var.first + i as u32 * template.block;
+                instances.push(Instance {
+                    template: t,
+                    me: i as i64,
+                    pc: slots[(first + template.block - 1) as usize],
+                    futures: futures(&template.steps, &own),
+                    footprints: own,
+                });
+            }
+            if template.symmetric {
+                symmetric.push(
+                    (0..count as u32)
+                        .map(|i| {
+                            let first = var.first + i * template.block;
+                            (first..first + template.block)
+                                .map(|c| slots[c as usize])
+                                .collect()
+                        })
+                        .collect(),
+                );
+            }
+            steps.push(
+                template
+                    .steps
+                    .iter()
+                    .map(|s| CStep {
+                        label: s.label.clone(),
+                        upstream: s.upstream.clone(),
+                        guard: s.guard.as_ref().map(|g| compile::expr(g, &slots)),
+                        picks: s.picks.clone(),
+                        body: compile::stmts(&s.body, &slots),
+                        branches: s
+                            .branches
+                            .iter()
+                            .map(|b| {
+                                (
+                                    b.guard.as_ref().map(|g| compile::expr(g, &slots)),
+                                    compile::stmts(&b.body, &slots),
+                                )
+                            })
+                            .collect(),
+                        alternatives: s.alternatives() as u32,
+                        fallthrough: s.fallthrough,
+                    })
+                    .collect(),
+            );
+        }
+        let properties = checked
+            .properties
+            .iter()
+            .map(|(name, kind, e)| {
+                let mut reads = Footprint::NONE;
+                objects.reads(checked, e, None, &mut reads);
+                (name.clone(), *kind, compile::expr(e, &slots), reads)
+            })
+            .collect();
+        let outcome = checked.outcome.as_ref().map(|pieces| {
+            pieces
+                .iter()
+                .map(|p| match p {
+                    Piece::Text(t) => CPiece::Text(t.clone()),
+                    Piece::Value(e, ty) => CPiece::Value(compile::expr(e, &slots), ty.clone()),
+                })
+                .collect()
+        });
+        Program {
+            name: format!("{}({})", checked.name, checked.params),
+            actors,
+            instances,
+            steps,
+            daemons: checked.templates.iter().map(|t| t.daemon).collect(),
+            init: State(init.into()),
+            properties,
+            outcome,
+            enums: checked.enums.iter().map(|(_, c)| c.clone()).collect(),
+            symmetric,
+        }
+    }
+
+    /// Sets the bound variables of `step`'s alternative `alt`; returns its branch.
+    fn choose(step: &CStep, alt: u32, bound: &[Cell<i64>]) -> usize {
+        let branches = step.branches.len() as u32;
+        let mut rest = alt / branches;
+        for (slot, (lo, hi)) in step.picks.iter().enumerate() {
+            let size = (hi - lo + 1) as u32;
+            bound[slot].set(lo + (rest % size) as i64);
+            rest /= size;
+        }
+        (alt % branches) as usize
+    }
+
+    fn holds(&self, property: usize, state: &State) -> bool {
+        let bound: [Cell<i64>; MAX_SLOTS] = Default::default();
+        let env = Env {
+            words: &state.0,
+            me: 0,
+            bound: &bound,
+        };
+        (self.properties[property].2)(&env) != 0
+    }
+}
+
+impl Model for Program {
+    type State = State;
+    type Action = Action;
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn actors(&self) -> Vec<String> {
+        self.actors.clone()
+    }
+
+    fn init_states(&self) -> Vec<State> {
+        vec![self.init.clone()]
+    }
+
+    fn actions(&self, state: &State, out: &mut Vec<Action>) {
+        let bound: [Cell<i64>; MAX_SLOTS] = Default::default();
+        for (id, inst) in self.instances.iter().enumerate() {
+            let pc = inst.pc.get(&state.0) as usize;
+            let Some(step) = self.steps[inst.template].get(pc) else {
+                continue;
+            };
+            let env = Env {
+                words: &state.0,
+                me: inst.me,
+                bound: &bound,
+            };
+            for alt in 0..step.alternatives {
+                let branch = Program::choose(step, alt, &bound);
+                let enabled = step.guard.as_ref().is_none_or(|g| g(&env) != 0)
+                    && step.branches[branch]
+                        .0
+                        .as_ref()
+                        .is_none_or(|g| g(&env) != 0);
+                if enabled {
+                    out.push(Action {
+                        actor: id as ActorId,
+                        step: pc as u16,
+                        alt,
+                    });
+                }
+            }
+        }
+    }
+
+    fn next_state(&self, state: &State, action: &Action) -> State {
+        let inst = &self.instances[action.actor as usize];
+        let step = &self.steps[inst.template][action.step as usize];
+        let bound: [Cell<i64>; MAX_SLOTS] = Default::default();
+        let branch = Program::choose(step, action.alt, &bound);
+        let mut words = state.0.clone();
+        let mut next = step.fallthrough;
+        compile::exec(&step.body, &mut words, inst.me, &bound, &mut next);
+        compile::exec(
+            &step.branches[branch].1,
+            &mut words,
+            inst.me,
+            &bound,
+            &mut next,
+        );
+        inst.pc.set(&mut words, next as i64);
+        State(words)
+    }
+
+    fn step_info(&self, action: &Action) -> StepInfo {
+        let inst = &self.instances[action.actor as usize];
+        let step = &self.steps[inst.template][action.step as usize];
+        StepInfo {
+            actor: action.actor,
+            label: step.label.clone(),
+            upstream: step.upstream.clone(),
+        }
+    }
+
+    fn actor_of(&self, action: &Action) -> ActorId {
+        action.actor
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        self.properties
+            .iter()
+            .enumerate()
+            .map(|(i, (name, kind, _, reads))| {
+                let check = move |m: &Program, s: &State| m.holds(i, s);
+                let p = match kind {
+                    PropertyKind::Always => Property::always(name, check),
+                    PropertyKind::AtEnd => Property::at_end(name, check),
+                    PropertyKind::Sometimes => Property::sometimes(name, check),
+                    PropertyKind::Eventually => Property::eventually(name, check),
+                };
+                p.reading(*reads)
+            })
+            .collect()
+    }
+
+    fn footprint(&self, _state: &State, action: &Action) -> Footprint {
+        self.instances[action.actor as usize].footprints[action.step as usize]
+    }
+
+    fn future_footprint(&self, state: &State, actor: ActorId) -> Footprint {
+        let inst = &self.instances[actor as usize];
+        inst.futures[inst.pc.get(&state.0) as usize]
+    }
+
+    fn is_done(&self, state: &State) -> bool {
+        self.instances.iter().all(|inst| {
+            self.daemons[inst.template]
+                || inst.pc.get(&state.0) as usize == self.steps[inst.template].len()
+        })
+    }
+
+    fn outcome(&self, state: &State) -> Option<String> {
+        let pieces = self.outcome.as_ref()?;
+        let bound: [Cell<i64>; MAX_SLOTS] = Default::default();
+        let env = Env {
+            words: &state.0,
+            me: 0,
+            bound: &bound,
+        };
+        Some(
+            pieces
+                .iter()
+                .map(|p| match p {
+                    CPiece::Text(t) => t.clone(),
+                    CPiece::Value(code, ty) => {
+                        let v = code(&env);
+                        match ty {
+                            Ty::Bool => (v != 0).to_string(),
+                            Ty::Enum(e) => self.enums[*e][v as usize].clone(),
+                            _ => v.to_string(),
+                        }
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    fn canonical(&self, state: &State) -> Option<State> {
+        if self.symmetric.is_empty() {
+            return None;
+        }
+        let mut words = state.0.clone();
+        for blocks in &self.symmetric {
+            let mut values: Vec<Vec<u64>> = blocks
+                .iter()
+                .map(|b| b.iter().map(|s| s.bits(&words)).collect())
+                .collect();
+            values.sort_unstable();
+            for (block, v) in blocks.iter().zip(values) {
+                for (slot, bits) in block.iter().zip(v) {
+                    slot.set_bits(&mut words, bits);
+                }
+            }
+        }
+        Some(State(words))
+    }
+}
