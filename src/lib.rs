@@ -5,6 +5,7 @@ pub mod commands;
 pub mod error;
 pub mod gate;
 pub mod memory;
+pub mod out;
 pub mod progress;
 pub mod real;
 pub mod report;

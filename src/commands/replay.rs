@@ -3,6 +3,7 @@
 //! the trace's property is still violated at its end.
 
 use crate::error::{CliError, CliResult, EXIT_OK};
+use crate::outln;
 use crate::scenario::verify::{self, PropertyStatus};
 use sim::Trace;
 use std::path::Path;
@@ -18,20 +19,20 @@ pub fn load_trace(path: &Path) -> Result<Trace, CliError> {
 pub fn run(path: &Path) -> CliResult {
     let trace = load_trace(path)?;
     let v = verify::verify(&trace, path)?;
-    println!(
+    outln!(
         "replayed {} steps of {} ({}): no divergence",
         trace.steps.len(),
         v.scenario.name,
         v.job.variant
-    );
+    )?;
     if let Some(p) = &trace.property {
         match v.status {
-            PropertyStatus::Violated => println!("property `{p}`: still violated at the end"),
-            _ => println!("property `{p}`: NOT violated at the end of this trace"),
+            PropertyStatus::Violated => outln!("property `{p}`: still violated at the end")?,
+            _ => outln!("property `{p}`: NOT violated at the end of this trace")?,
         }
     }
     for (k, value) in v.observations {
-        println!("  {k} = {value}");
+        outln!("  {k} = {value}")?;
     }
     Ok(EXIT_OK)
 }

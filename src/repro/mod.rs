@@ -13,6 +13,7 @@ use crate::error::{CliError, CliResult, EXIT_DRIFT, EXIT_OK};
 use crate::gate::fixtures::slug;
 use crate::scenario::checked::Checked;
 use crate::scenario::{Job, Scenario, WithModel};
+use crate::{errln, outln};
 use models::lifecycle::Lifecycle;
 use models::migration::Migration;
 use models::network::Network;
@@ -100,13 +101,13 @@ pub fn run(log_path: &Path, target: &Target, json: bool) -> CliResult {
         ))
     });
     if !json {
-        println!(
+        outln!(
             "{}: {} events, {} lines skipped; symptom: {}",
             log_path.display(),
             events.len(),
             log.skipped,
             log.symptom.as_deref().unwrap_or("(none given)")
-        );
+        )?;
     }
     let mut written = Vec::new();
     for (scenario, job, trace, property) in &matches {
@@ -132,22 +133,22 @@ pub fn run(log_path: &Path, target: &Target, json: bool) -> CliResult {
             trace: file.display().to_string(),
         };
         if json {
-            println!("{}", serde_json::to_string(&m).expect("JSON"));
+            outln!("{}", serde_json::to_string(&m).expect("JSON"))?;
         } else {
-            println!(
+            outln!(
                 "MATCH {} ({} steps): violates `{}`; trace {}",
                 place(scenario, job),
                 m.steps,
                 m.property,
                 m.trace
-            );
+            )?;
         }
         written.push(m);
     }
     if !written.is_empty() {
         return Ok(EXIT_OK);
     }
-    eprintln!("{}", explain_miss(&log, &misses));
+    errln!("{}", explain_miss(&log, &misses));
     Ok(EXIT_DRIFT)
 }
 

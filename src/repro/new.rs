@@ -4,6 +4,7 @@
 
 use super::log::{self, Log};
 use crate::error::{CliError, CliResult, EXIT_OK};
+use crate::outln;
 use std::path::Path;
 
 fn quote(s: &str) -> String {
@@ -106,10 +107,10 @@ pub fn run(log_path: &Path, out: &Path) -> CliResult {
     }
     std::fs::write(out, text)
         .map_err(|e| CliError::bad_input(format!("{}: cannot write: {e}", out.display())))?;
-    println!(
+    outln!(
         "wrote {} ({} skipped log lines); edit its variants and expectations",
         out.display(),
         log.skipped
-    );
+    )?;
     Ok(EXIT_OK)
 }
