@@ -48,6 +48,54 @@ fn context(obs: Vec<(String, Obs)>) -> HashMapContext<DefaultNumericTypes> {
     ctx
 }
 
+/// Says that `n` is not an observation, with a suggestion and the list.
+fn unknown(n: &str, observed: &[(String, Obs)]) -> String {
+    let names: Vec<&str> = observed.iter().map(|(n, _)| n.as_str()).collect();
+    let hint = crate::scenario::file::suggest(n, &names)
+        .map(|s| format!(" (did you mean `{s}`?)"))
+        .unwrap_or_default();
+    format!(
+        "unknown observation `{n}`{hint}; this setup observes: {}",
+        names.join(", ")
+    )
+}
+
+impl CompiledProperty {
+    /// Compiles one property against the observations of a state (the initial one): the
+    /// expression must stay within the limits of [`super::expr`], parse, call no function,
+    /// name only observations and be boolean there. Never panics, whatever the text.
+    pub fn compile(
+        (name, kind, expr, means): PropertyDef,
+        observed: &[(String, Obs)],
+    ) -> Result<Self, String> {
+        // Limits first: the parser recurses per bracket and per chained operator.
+        super::expr::check(&expr).map_err(|e| format!("property `{name}`: {e}"))?;
+        let tree = build_operator_tree::<DefaultNumericTypes>(&expr)
+            .map_err(|e| format!("property `{name}`: cannot parse `{expr}`: {e}"))?;
+        if let Some(f) = tree.iter_function_identifiers().next() {
+            return Err(format!(
+                "property `{name}`: `{f}` is a function call; property expressions have none"
+            ));
+        }
+        for var in tree.iter_variable_identifiers() {
+            if !observed.iter().any(|(n, _)| n == var) {
+                return Err(format!("property `{name}`: {}", unknown(var, observed)));
+            }
+        }
+        tree.eval_boolean_with_context(&context(observed.to_vec()))
+            .map_err(|e| {
+                format!("property `{name}`: `{expr}` is not a boolean expression here: {e}")
+            })?;
+        Ok(CompiledProperty {
+            name,
+            kind,
+            expr,
+            means,
+            tree,
+        })
+    }
+}
+
 impl<M: Observable> Checked<M> {
     /// Compiles `(name, kind, expr, means)` properties and checks every expression and observed
     /// name against the initial state, so that typos fail at load time.
@@ -57,43 +105,16 @@ impl<M: Observable> Checked<M> {
             .into_iter()
             .next()
             .ok_or("the model has no initial state")?;
-        let names: Vec<String> = inner.observe(&init).into_iter().map(|(n, _)| n).collect();
-        let unknown = |n: &str| {
-            let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-            let hint = crate::scenario::file::suggest(n, &refs)
-                .map(|s| format!(" (did you mean `{s}`?)"))
-                .unwrap_or_default();
-            format!(
-                "unknown observation `{n}`{hint}; this setup observes: {}",
-                names.join(", ")
-            )
-        };
+        let observed = inner.observe(&init);
         for o in &observe {
-            if !names.contains(o) {
-                return Err(format!("observe: {}", unknown(o)));
+            if !observed.iter().any(|(n, _)| n == o) {
+                return Err(format!("observe: {}", unknown(o, &observed)));
             }
         }
-        let mut compiled = Vec::new();
-        for (name, kind, expr, means) in props {
-            let tree = build_operator_tree::<DefaultNumericTypes>(&expr)
-                .map_err(|e| format!("property `{name}`: cannot parse `{expr}`: {e}"))?;
-            for var in tree.iter_variable_identifiers() {
-                if !names.iter().any(|n| n == var) {
-                    return Err(format!("property `{name}`: {}", unknown(var)));
-                }
-            }
-            tree.eval_boolean_with_context(&context(inner.observe(&init)))
-                .map_err(|e| {
-                    format!("property `{name}`: `{expr}` is not a boolean expression here: {e}")
-                })?;
-            compiled.push(CompiledProperty {
-                name,
-                kind,
-                expr,
-                means,
-                tree,
-            });
-        }
+        let compiled = props
+            .into_iter()
+            .map(|def| CompiledProperty::compile(def, &observed))
+            .collect::<Result<_, _>>()?;
         Ok(Checked {
             inner,
             props: compiled,
