@@ -10,9 +10,13 @@ use std::path::Path;
 
 /// Loads a trace file, refusing anything that is not a vmrace trace.
 pub fn load_trace(path: &Path) -> Result<Trace, CliError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::bad_input(format!("{}: cannot read: {e}", path.display())))?;
-    Trace::from_yaml(&text).map_err(|e| CliError::bad_input(format!("{}: {e}", path.display())))
+    let text = crate::input::read_text(path, crate::input::Kind::Trace)?;
+    parse_trace(path, &text)
+}
+
+/// Parses trace `text` read from `path` (named in errors); never panics, whatever the text.
+pub fn parse_trace(path: &Path, text: &str) -> Result<Trace, CliError> {
+    Trace::from_yaml(text).map_err(|e| CliError::bad_input(format!("{}: {e}", path.display())))
 }
 
 /// Replays and prints the final observations and the property's status.

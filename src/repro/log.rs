@@ -44,9 +44,14 @@ impl Log {
 
 /// Reads and parses a log file; an unreadable file or one with no recognised event is bad input.
 pub fn load(path: &Path) -> Result<Log, CliError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::bad_input(format!("{}: cannot read: {e}", path.display())))?;
-    let log = parse(&text);
+    let text = crate::input::read_text(path, crate::input::Kind::Log)?;
+    from_text(path, &text)
+}
+
+/// Parses log `text` read from `path` (named in errors); one with no recognised event is bad
+/// input. Never panics, whatever the text.
+pub fn from_text(path: &Path, text: &str) -> Result<Log, CliError> {
+    let log = parse(text);
     if log.entries.is_empty() {
         return Err(CliError::bad_input(format!(
             "{}: no QMP event, libvirt debug line or virsh command recognised ({} lines skipped); \
@@ -102,9 +107,13 @@ fn symptom(line: &str) -> Option<String> {
     Some(line[at + "symptom:".len()..].trim().to_string())
 }
 
+/// How many `{` of a line are tried as the start of a QMP event object (each try parses up to
+/// serde_json's nesting limit, so a line of a million `{` must not try them all).
+const MAX_OBJECT_STARTS: usize = 16;
+
 /// The first JSON object in `line` that has an `event` member.
 fn qmp_event(line: &str) -> Option<(String, Option<String>)> {
-    for (at, _) in line.match_indices('{') {
+    for (at, _) in line.match_indices('{').take(MAX_OBJECT_STARTS) {
         let mut stream =
             serde_json::Deserializer::from_str(&line[at..]).into_iter::<serde_json::Value>();
         if let Some(Ok(v)) = stream.next() {
@@ -234,14 +243,16 @@ fn recognise(line: &str) -> Option<(String, Option<String>, bool)> {
 fn virsh(line: &str) -> Option<(String, Option<String>, bool)> {
     let mut words = line.split_whitespace().skip_while(|w| *w != "virsh");
     words.next()?;
-    let mut rest: Vec<&str> = words.collect();
+    let words: Vec<&str> = words.collect();
     // Global options before the command (`virsh -c qemu:///system reboot A`).
-    while rest.first().is_some_and(|w| w.starts_with('-')) {
-        let opt = rest.remove(0);
-        if !opt.contains('=') && !rest.is_empty() {
-            rest.remove(0);
+    let mut k = 0;
+    while let Some(opt) = words.get(k).filter(|w| w.starts_with('-')) {
+        k += 1;
+        if !opt.contains('=') && k < words.len() {
+            k += 1;
         }
     }
+    let rest = &words[k..];
     let command = *rest.first()?;
     let domain = rest
         .iter()

@@ -2,6 +2,7 @@
 //! properties over observations, and say which verdict each variant must get.
 
 pub mod checked;
+pub mod expr;
 pub mod file;
 pub mod locate;
 pub mod merge;
@@ -48,6 +49,9 @@ impl std::fmt::Display for Expected {
     }
 }
 
+/// The most case × variant jobs one scenario may have (each is a search of its own).
+pub const MAX_JOBS: usize = 1_000;
+
 /// The models scenarios can name.
 pub fn models() -> Vec<ModelInfo> {
     vec![
@@ -85,8 +89,13 @@ pub struct Job {
 impl Scenario {
     /// Loads and validates a scenario: every case × variant must have an expectation and build.
     pub fn load(path: &Path) -> Result<Scenario, CliError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| CliError::bad_input(format!("{}: cannot read: {e}", path.display())))?;
+        let text = crate::input::read_text(path, crate::input::Kind::Scenario)?;
+        Scenario::from_text(path, text)
+    }
+
+    /// Parses and validates scenario `text` as if read from `path` (which names it in errors
+    /// and in traces); never panics, whatever the text.
+    pub fn from_text(path: &Path, text: String) -> Result<Scenario, CliError> {
         let file = file::parse(path, &text)?;
         let name = file.name.clone().unwrap_or_else(|| {
             path.file_stem()
@@ -151,11 +160,18 @@ impl Scenario {
         }
         let mut jobs = Vec::new();
         let cases = self.case_names();
+        let count = variants.len() * cases.len().max(1);
+        if count > MAX_JOBS {
+            return Err(self.error(format!(
+                "{count} case × variant jobs; a scenario may have at most {MAX_JOBS}"
+            )));
+        }
+        let known: BTreeSet<&str> = variants.iter().map(String::as_str).collect();
         let by_variant = |map: &BTreeMap<String, Value>,
                           at: &str|
          -> Result<Vec<(String, Expected)>, CliError> {
             for key in map.keys() {
-                if !variants.contains(key) {
+                if !known.contains(key.as_str()) {
                     let refs: Vec<&str> = variants.iter().map(String::as_str).collect();
                     let hint = file::suggest(key, &refs)
                         .map(|s| format!(" (did you mean `{s}`?)"))
