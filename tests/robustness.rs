@@ -330,6 +330,18 @@ fn long_scenario_files_and_logs_take_linear_time() {
         &within(20, &["list", &path]),
         &["60000 case × variant jobs", "at most 1000"],
     );
+    // 1,000 jobs × 101 properties: every job compiled every property.
+    let variants: String = (0..1000).map(|i| format!("  v{i}: {{}}\n")).collect();
+    let expect: String = (0..1000).map(|i| format!("  v{i}: holds\n")).collect();
+    let props: String = (0..101)
+        .map(|i| format!("  - name: p{i}\n    always: '!net.foreign_removal'\n"))
+        .collect();
+    let text = format!("{HEAD}variants:\n{variants}properties:\n{props}expect:\n{expect}");
+    let path = file(&dir, "properties.yaml", &text);
+    assert_bad(
+        &within(60, &["list", &path]),
+        &["properties: 101 entries", "at most 100"],
+    );
     // 20,000 lines naming the same unknown key: each used to be placed by a walk to the top.
     let vms: String = (0..20_000)
         .map(|i| format!("    - {{name: A{i}, backend: ovs, guest_polcy: x}}\n"))
@@ -381,4 +393,26 @@ fn oversized_files_are_refused_before_they_are_read_whole() {
         &within(20, &["repro", "--log", &log]),
         &["larger than the 64 MiB a log may have"],
     );
+}
+
+#[test]
+fn properties_at_the_limits_are_parsed_once_not_once_per_job() {
+    let dir = tempdir("parse-once");
+    // 1,000 jobs × 100 properties, each expression near the operator and nesting limits
+    // (parsing a chain of n `!` takes n² steps): parsing them for every job took over a minute.
+    let variants: String = (0..1000).map(|i| format!("  v{i}: {{}}\n")).collect();
+    let expect: String = (0..1000).map(|i| format!("  v{i}: holds\n")).collect();
+    let expr = format!(
+        "{}{}A.connected{}",
+        "!".repeat(200),
+        "(".repeat(30),
+        ")".repeat(30)
+    );
+    let props: String = (0..100)
+        .map(|i| format!("  - name: p{i}\n    always: '{expr}'\n"))
+        .collect();
+    let text = format!("{HEAD}variants:\n{variants}properties:\n{props}expect:\n{expect}");
+    let path = file(&dir, "limits.yaml", &text);
+    let o = within(40, &["list", &path]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }

@@ -60,23 +60,44 @@ fn unknown(n: &str, observed: &[(String, Obs)]) -> String {
     )
 }
 
-impl CompiledProperty {
-    /// Compiles one property against the observations of a state (the initial one): the
-    /// expression must stay within the limits of [`super::expr`], parse, call no function,
-    /// name only observations and be boolean there. Never panics, whatever the text.
-    pub fn compile(
-        (name, kind, expr, means): PropertyDef,
-        observed: &[(String, Obs)],
-    ) -> Result<Self, String> {
+/// A property parsed once per scenario (parsing is the costly part), then bound to each job's
+/// model by [`CompiledProperty::bind`].
+#[derive(Clone)]
+pub struct ParsedProperty {
+    def: PropertyDef,
+    tree: Node<DefaultNumericTypes>,
+}
+
+impl ParsedProperty {
+    /// Parses a property's expression: it must stay within the limits of [`super::expr`],
+    /// parse, and call no function.
+    pub fn parse(def: PropertyDef) -> Result<Self, String> {
+        let (name, _, expr, _) = &def;
         // Limits first: the parser recurses per bracket and per chained operator.
-        super::expr::check(&expr).map_err(|e| format!("property `{name}`: {e}"))?;
-        let tree = build_operator_tree::<DefaultNumericTypes>(&expr)
+        super::expr::check(expr).map_err(|e| format!("property `{name}`: {e}"))?;
+        let tree = build_operator_tree::<DefaultNumericTypes>(expr)
             .map_err(|e| format!("property `{name}`: cannot parse `{expr}`: {e}"))?;
         if let Some(f) = tree.iter_function_identifiers().next() {
             return Err(format!(
                 "property `{name}`: `{f}` is a function call; property expressions have none"
             ));
         }
+        Ok(ParsedProperty { def, tree })
+    }
+}
+
+impl CompiledProperty {
+    /// Parses and binds one property ([`ParsedProperty::parse`], [`CompiledProperty::bind`]).
+    /// Never panics, whatever the text.
+    pub fn compile(def: PropertyDef, observed: &[(String, Obs)]) -> Result<Self, String> {
+        Self::bind(&ParsedProperty::parse(def)?, observed)
+    }
+
+    /// Binds a parsed property to the observations of a state (the initial one): it must name
+    /// only observations and be boolean there.
+    pub fn bind(parsed: &ParsedProperty, observed: &[(String, Obs)]) -> Result<Self, String> {
+        let (name, kind, expr, means) = parsed.def.clone();
+        let tree = parsed.tree.clone();
         for var in tree.iter_variable_identifiers() {
             if !observed.iter().any(|(n, _)| n == var) {
                 return Err(format!("property `{name}`: {}", unknown(var, observed)));
@@ -97,9 +118,9 @@ impl CompiledProperty {
 }
 
 impl<M: Observable> Checked<M> {
-    /// Compiles `(name, kind, expr, means)` properties and checks every expression and observed
-    /// name against the initial state, so that typos fail at load time.
-    pub fn new(inner: M, props: Vec<PropertyDef>, observe: Vec<String>) -> Result<Self, String> {
+    /// Binds the parsed properties and checks every expression and observed name against the
+    /// initial state, so that typos fail at load time.
+    pub fn new(inner: M, props: &[ParsedProperty], observe: Vec<String>) -> Result<Self, String> {
         let init = inner
             .init_states()
             .into_iter()
@@ -112,8 +133,8 @@ impl<M: Observable> Checked<M> {
             }
         }
         let compiled = props
-            .into_iter()
-            .map(|def| CompiledProperty::compile(def, &observed))
+            .iter()
+            .map(|parsed| CompiledProperty::bind(parsed, &observed))
             .collect::<Result<_, _>>()?;
         Ok(Checked {
             inner,

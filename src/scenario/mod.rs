@@ -52,6 +52,10 @@ impl std::fmt::Display for Expected {
 /// The most case × variant jobs one scenario may have (each is a search of its own).
 pub const MAX_JOBS: usize = 1_000;
 
+/// The most properties, and the most `observe` names, one scenario may have (every job checks
+/// all of them against its model, so they multiply with the jobs).
+pub const MAX_PROPERTIES: usize = 100;
+
 /// The models scenarios can name.
 pub fn models() -> Vec<ModelInfo> {
     vec![
@@ -73,6 +77,8 @@ pub struct Scenario {
     pub sha256: String,
     /// The file's text (to place errors found after the setups are merged).
     text: String,
+    /// The properties, parsed once for all jobs.
+    properties: Vec<checked::ParsedProperty>,
 }
 
 /// One unit of work: a case (for matrix scenarios) and a variant.
@@ -102,12 +108,13 @@ impl Scenario {
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default()
         });
-        let scenario = Scenario {
+        let mut scenario = Scenario {
             path: path.to_path_buf(),
             name,
             file,
             sha256: verify::sha256_hex(text.as_bytes()),
             text,
+            properties: Vec::new(),
         };
         if !models().iter().any(|m| m.name == scenario.file.model) {
             let names: Vec<&str> = models().iter().map(|m| m.name).collect();
@@ -120,6 +127,21 @@ impl Scenario {
                 names.join(", ")
             )));
         }
+        for (key, n) in [
+            ("properties", scenario.file.properties.len()),
+            ("observe", scenario.file.observe.len()),
+        ] {
+            if n > MAX_PROPERTIES {
+                return Err(scenario.error(format!(
+                    "{key}: {n} entries; a scenario may have at most {MAX_PROPERTIES}"
+                )));
+            }
+        }
+        scenario.properties = scenario
+            .props()?
+            .into_iter()
+            .map(|def| checked::ParsedProperty::parse(def).map_err(|e| scenario.error(e)))
+            .collect::<Result<_, _>>()?;
         if run::strategy(&scenario.file.search).is_none() {
             return Err(scenario.error(format!(
                 "search.strategy: unknown strategy `{}`; expected bfs, dfs, random, pct or portfolio",
@@ -317,7 +339,7 @@ impl Scenario {
         at: &str,
     ) -> Result<Checked<M>, CliError> {
         let model = model.map_err(|e| self.error(format!("{at}: {e}")))?;
-        Checked::new(model, self.props()?, self.file.observe.clone()).map_err(|e| self.error(e))
+        Checked::new(model, &self.properties, self.file.observe.clone()).map_err(|e| self.error(e))
     }
 
     /// The setup of `job` (case and variant merged in) decoded as `T`: a model's `Config`, or
