@@ -4,7 +4,7 @@ pub mod bench;
 pub mod commands;
 pub mod error;
 pub mod gate;
-pub mod input;
+mod input;
 pub mod memory;
 pub mod out;
 pub mod progress;

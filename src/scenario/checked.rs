@@ -69,7 +69,7 @@ pub struct ParsedProperty {
 }
 
 impl ParsedProperty {
-    /// Parses a property's expression: it must stay within the limits of [`super::expr`],
+    /// Parses a property's expression: it must stay within the limits (docs/scenarios.md),
     /// parse, and call no function.
     pub fn parse(def: PropertyDef) -> Result<Self, String> {
         let (name, _, expr, _) = &def;

@@ -2,7 +2,7 @@
 //! properties over observations, and say which verdict each variant must get.
 
 pub mod checked;
-pub mod expr;
+mod expr;
 pub mod file;
 pub mod locate;
 pub mod merge;
