@@ -8,6 +8,10 @@ pub const EXIT_DRIFT: i32 = 1;
 pub const EXIT_BAD_INPUT: i32 = 2;
 /// Exit code: a bound cut a search that the scenario says must be complete.
 pub const EXIT_INCOMPLETE: i32 = 3;
+/// Exit code: standard output was closed early (`vmrace check | head -1`): 128 + SIGPIPE, what
+/// a shell reports for a tool that a closed pipe stopped. The run did not finish, so it is
+/// never 0.
+pub const EXIT_BROKEN_PIPE: i32 = 141;
 
 /// A failure with a message that says where and what was expected.
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +29,14 @@ impl CliError {
         CliError {
             code: EXIT_BAD_INPUT,
             message: message.into(),
+        }
+    }
+
+    /// Standard output was closed early: exit [`EXIT_BROKEN_PIPE`] without a message.
+    pub fn broken_pipe() -> Self {
+        CliError {
+            code: EXIT_BROKEN_PIPE,
+            message: String::new(),
         }
     }
 }

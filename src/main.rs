@@ -3,14 +3,15 @@
 //!
 //! Exit codes: 0 everything as expected, 1 drift (a verdict differs from the scenario's
 //! expectation, or a benchmark count from the reference), 2 bad input, 3 a bound cut a search
-//! that the scenario requires to be complete.
+//! that the scenario requires to be complete, 141 standard output was closed early (a quiet
+//! exit, as for a tool a closed pipe stopped).
 
 use clap::{Parser, Subcommand, ValueEnum};
 use sim::Reduction;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use vmrace::commands::{self, check};
-use vmrace::error::{CliError, EXIT_BAD_INPUT, EXIT_OK};
+use vmrace::error::{CliError, EXIT_BAD_INPUT, EXIT_BROKEN_PIPE, EXIT_OK};
 use vmrace::gate::{GateOptions, Shard};
 
 /// Deterministic race simulation for libvirt, QEMU, the guest agent and the host network.
@@ -285,7 +286,7 @@ fn check_format(format: Format) -> check::Format {
 
 fn main() -> ExitCode {
     if let Err(e) = vmrace::real::signals::install() {
-        eprintln!("vmrace: cannot install the SIGINT/SIGTERM handler: {e}");
+        vmrace::errln!("vmrace: cannot install the SIGINT/SIGTERM handler: {e}");
         return ExitCode::from(EXIT_BAD_INPUT as u8);
     }
     let cli = match Cli::try_parse() {
@@ -296,8 +297,13 @@ fn main() -> ExitCode {
             } else {
                 EXIT_OK
             };
-            let _ = e.print();
-            return ExitCode::from(code as u8);
+            // `--help` or a usage error into a closed pipe: the same quiet exit as a command's.
+            return match e.print() {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                    ExitCode::from(EXIT_BROKEN_PIPE as u8)
+                }
+                _ => ExitCode::from(code as u8),
+            };
         }
     };
     let result = match cli.command {
@@ -447,8 +453,10 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),
+        // A closed stdout (`vmrace check | head -1`) ends the run quietly, like other tools.
+        Err(CliError { code, .. }) if code == EXIT_BROKEN_PIPE => ExitCode::from(code as u8),
         Err(CliError { code, message }) => {
-            eprintln!("vmrace: {message}");
+            vmrace::errln!("vmrace: {message}");
             ExitCode::from(code as u8)
         }
     }

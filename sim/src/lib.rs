@@ -17,6 +17,7 @@ pub mod reduction;
 pub mod search;
 mod sync;
 pub mod trace;
+pub mod yaml;
 
 pub use channel::{Channel, Discipline, Receive};
 pub use fingerprint::{fingerprint, format_fingerprint};

@@ -294,6 +294,7 @@ impl Trace {
 
     /// Parses a trace, refusing anything that is not one.
     pub fn from_yaml(text: &str) -> Result<Trace, String> {
+        crate::yaml::check(text).map_err(|e| format!("not a readable trace: {e}"))?;
         let value: serde_yaml_ng::Value =
             serde_yaml_ng::from_str(text).map_err(|e| format!("not YAML: {e}"))?;
         let format = value.get("format").and_then(|f| f.as_str()).unwrap_or("");

@@ -2,6 +2,7 @@
 
 use crate::bench;
 use crate::error::{CliError, CliResult, EXIT_DRIFT, EXIT_OK};
+use crate::{errln, out, outln};
 use sim::Reduction;
 
 /// Runs the configuration given, or the default suite; exit 1 if a count differs from the
@@ -35,15 +36,15 @@ pub fn run(
         let m = bench::run(config)?;
         mismatch |= m.reference_match == Some(false);
         if json {
-            println!("{}", serde_json::to_string(&m).expect("JSON"));
+            outln!("{}", serde_json::to_string(&m).expect("JSON"))?;
         } else {
-            eprint!(".");
+            crate::out::write_stderr(format_args!("."));
         }
         rows.push(m);
     }
     if !json {
-        eprintln!();
-        print!("{}", bench::table(&rows));
+        errln!();
+        out!("{}", bench::table(&rows))?;
     }
     Ok(if mismatch { EXIT_DRIFT } else { EXIT_OK })
 }

@@ -9,6 +9,7 @@ use crate::scenario::locate::Step;
 use crate::scenario::run::Run;
 use crate::scenario::{file, Job, Scenario};
 use crate::story::story;
+use crate::{errln, outln};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -150,7 +151,7 @@ fn check_determinism(
         again.push(scenario.run(job, other)?);
     }
     let (a, b) = (results_hash(runs), results_hash(&again));
-    eprintln!(
+    errln!(
         "determinism: --jobs {jobs} gave {}, --jobs {other} gave {}: {}",
         sim::format_fingerprint(a),
         sim::format_fingerprint(b),
@@ -182,10 +183,16 @@ pub fn run(paths: &[PathBuf], format: Format, jobs: usize, gate: &GateOptions) -
     let mut runs = Vec::new();
     let mut saved = BTreeMap::new();
     if format == Format::Table {
-        println!(
+        outln!(
             "{:<34} {:<28} {:<34} {:<22} {:<22} {:>9} {:>7}",
-            "scenario", "case", "variant", "expected", "got", "states", "secs"
-        );
+            "scenario",
+            "case",
+            "variant",
+            "expected",
+            "got",
+            "states",
+            "secs"
+        )?;
     }
     let mut mine = Vec::new();
     for (k, (scenario, job)) in work.into_iter().enumerate() {
@@ -198,7 +205,7 @@ pub fn run(paths: &[PathBuf], format: Format, jobs: usize, gate: &GateOptions) -
         if let Some(dir) = &gate.report {
             crate::report::bundle::write_witness_reports(dir, scenario, &run)?;
         }
-        print_row(scenario, &run, format, (k, of), !gate.no_timing);
+        print_row(scenario, &run, format, (k, of), !gate.no_timing)?;
         if let Some(dir) = &gate.save_traces {
             let written = fixtures::save(dir, &run)?;
             if !written.is_empty() {
@@ -217,7 +224,7 @@ pub fn run(paths: &[PathBuf], format: Format, jobs: usize, gate: &GateOptions) -
         .filter(|r| !r.matches() && !r.incomplete_error)
         .collect();
     for run in runs.iter().filter(|r| r.incomplete_error) {
-        eprintln!(
+        errln!(
             "\nINCOMPLETE {} variant {}: a bound cut a search that must be complete ({}); raise \
              the scenario's search bounds or set must_complete: false",
             run.scenario,
@@ -226,13 +233,13 @@ pub fn run(paths: &[PathBuf], format: Format, jobs: usize, gate: &GateOptions) -
         );
     }
     for run in &drifted {
-        eprintln!("\n{}", explain_drift(run));
+        errln!("\n{}", explain_drift(run));
     }
     let incomplete = runs.iter().any(|r| r.incomplete_error);
     let deterministic = !gate.check_determinism || check_determinism(&mine, &runs, jobs)?;
     if format == Format::Table {
         let cut = runs.iter().filter(|r| r.incomplete_error).count();
-        eprintln!(
+        errln!(
             "\n{} checked, {} as expected, {} drifted, {cut} incomplete",
             runs.len(),
             runs.len() - drifted.len() - cut,
@@ -256,7 +263,7 @@ fn print_row(
     format: Format,
     (job, of): (usize, usize),
     timing: bool,
-) {
+) -> Result<(), CliError> {
     let seed = seed_of_run(scenario, run);
     match format {
         Format::Json => {
@@ -279,7 +286,7 @@ fn print_row(
                 seed: seed.as_ref(),
                 seconds: timing.then_some(run.seconds),
             };
-            println!("{}", serde_json::to_string(&line).expect("JSON"));
+            outln!("{}", serde_json::to_string(&line).expect("JSON"))?;
         }
         Format::Table => {
             let mark = if run.incomplete_error {
@@ -299,7 +306,7 @@ fn print_row(
                 ),
                 _ => String::new(),
             };
-            println!(
+            outln!(
                 "{:<34} {:<28} {:<34} {:<22} {:<22} {:>9} {:>7.2}{mark}{timing_mark}",
                 run.scenario,
                 run.case.as_deref().unwrap_or("-"),
@@ -308,9 +315,10 @@ fn print_row(
                 clip(&run.got.to_string(), 22),
                 run.states,
                 run.seconds
-            );
+            )?;
         }
     }
+    Ok(())
 }
 
 fn clip(s: &str, n: usize) -> String {

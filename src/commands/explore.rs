@@ -7,6 +7,7 @@ use crate::report::interleaving;
 use crate::report::table::seed_of_run;
 use crate::scenario::Scenario;
 use crate::story::story;
+use crate::{out, outln};
 use std::path::Path;
 
 /// Explores the scenario's variants (all, or the one named) and prints what happens.
@@ -33,7 +34,7 @@ pub fn run(
             unique(all.iter().filter_map(|j| j.case.clone()))
         )));
     }
-    println!("{} — {}", scenario.name, scenario.file.title);
+    outln!("{} — {}", scenario.name, scenario.file.title)?;
     for job in selected {
         let progress = Progress::start(&format!("{} {}", scenario.name, job.variant));
         let run = scenario.run_watched(job, jobs, progress.live())?;
@@ -45,36 +46,37 @@ pub fn run(
             Some(c) => format!("case `{c}`, variant `{}`", job.variant),
             None => format!("variant `{}`", job.variant),
         };
-        println!(
+        outln!(
             "\n== {head}: {} states, {}{}",
             run.states,
             if run.complete { "exhaustive" } else { "cut: " },
             run.cuts.join(", ")
-        );
+        )?;
         if let Some(sentence) = seed_of_run(&scenario, &run).and_then(|c| c.timing_sentence()) {
-            println!("⚠ {sentence}");
+            outln!("⚠ {sentence}")?;
         }
         let interleavings = interleaving::of_run(&run);
         for (o, i) in run.outcomes.iter().zip(&interleavings) {
-            println!(
+            outln!(
                 "\noutcome `{}` ({} terminal states); key steps:",
-                o.name, o.count
-            );
+                o.name,
+                o.count
+            )?;
             for line in i.lines() {
-                println!("  - {line}");
+                outln!("  - {line}")?;
             }
-            println!("shortest witness:");
-            print!("{}", story(&o.trace));
+            outln!("shortest witness:")?;
+            out!("{}", story(&o.trace))?;
         }
         for b in &run.broken {
-            println!("\nviolated `{}` ({}):", b.property, b.kind);
+            outln!("\nviolated `{}` ({}):", b.property, b.kind)?;
             if let Some(m) = &b.means {
-                println!("  {m}");
+                outln!("  {m}")?;
             }
-            print!("{}", story(&b.trace));
+            out!("{}", story(&b.trace))?;
         }
         if run.broken.is_empty() {
-            println!("\nno property violated");
+            outln!("\nno property violated")?;
         }
     }
     Ok(EXIT_OK)

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use crate::error::{CliError, CliResult, EXIT_OK};
+use crate::outln;
 use crate::real::qemu::GuestImage;
 
 /// Builds the guest image (into `out`, default `<repo>/build/guest`); the script's output goes
@@ -32,17 +33,19 @@ pub fn build(out: Option<PathBuf>) -> CliResult {
 pub fn info() -> CliResult {
     let image = GuestImage::locate().map_err(|e| CliError::bad_input(e.to_string()))?;
     let m = &image.manifest;
-    println!("image:      {}", image.dir.display());
-    println!("key:        {}", m.key);
-    println!("kernel:     {}", m.kernel_release);
+    outln!("image:      {}", image.dir.display())?;
+    outln!("key:        {}", m.key)?;
+    outln!("kernel:     {}", m.kernel_release)?;
     for p in &m.packages {
-        println!(
+        outln!(
             "package:    {} {} (deb sha256 {})",
-            p.name, p.version, p.sha256
-        );
+            p.name,
+            p.version,
+            p.sha256
+        )?;
     }
-    println!("vmlinux:    sha256 {}", m.vmlinux.sha256);
-    println!("initramfs:  sha256 {}", m.initramfs.sha256);
-    println!("guest/ files sha256 {}", m.guest_files_sha256);
+    outln!("vmlinux:    sha256 {}", m.vmlinux.sha256)?;
+    outln!("initramfs:  sha256 {}", m.initramfs.sha256)?;
+    outln!("guest/ files sha256 {}", m.guest_files_sha256)?;
     Ok(EXIT_OK)
 }

@@ -1,22 +1,23 @@
 //! `vmrace list`: the models with their variant axes, and the scenarios with their variants.
 
 use crate::error::{CliResult, EXIT_OK};
+use crate::outln;
 use crate::scenario::{file, models, Scenario};
 use std::path::PathBuf;
 
 /// Prints models and scenarios.
 pub fn run(paths: &[PathBuf]) -> CliResult {
-    println!("models:");
+    outln!("models:")?;
     for m in models() {
-        println!("  {} — {}", m.name, m.summary);
+        outln!("  {} — {}", m.name, m.summary)?;
         for axis in &m.axes {
-            println!("    {}:", axis.key);
+            outln!("    {}:", axis.key)?;
             for (value, meaning) in &axis.values {
-                println!("      {value:<34} {meaning}");
+                outln!("      {value:<34} {meaning}")?;
             }
         }
     }
-    println!("\nscenarios:");
+    outln!("\nscenarios:")?;
     for path in file::discover(paths)? {
         let s = Scenario::load(&path)?;
         let jobs = s.jobs()?;
@@ -24,14 +25,14 @@ pub fn run(paths: &[PathBuf]) -> CliResult {
         variants.dedup();
         variants.sort();
         variants.dedup();
-        println!("  {} ({}) — {}", s.name, path.display(), s.file.title);
-        println!(
+        outln!("  {} ({}) — {}", s.name, path.display(), s.file.title)?;
+        outln!(
             "    model {}, variants: {}",
             s.file.model,
             variants.join(", ")
-        );
+        )?;
         if let Some(cases) = &s.file.cases {
-            println!(
+            outln!(
                 "    cases: {}",
                 cases
                     .0
@@ -39,9 +40,9 @@ pub fn run(paths: &[PathBuf]) -> CliResult {
                     .map(|(n, _)| n.as_str())
                     .collect::<Vec<_>>()
                     .join("; ")
-            );
+            )?;
         }
-        println!("    source: {}", s.file.source.join("; "));
+        outln!("    source: {}", s.file.source.join("; "))?;
     }
     Ok(EXIT_OK)
 }

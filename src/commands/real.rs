@@ -18,6 +18,7 @@ use crate::real::replay::{other_software, replay_real, supports_real, RealOutcom
 use crate::scenario::checked::Checked;
 use crate::scenario::verify::scenario_of;
 use crate::scenario::{Job, Scenario, WithModel};
+use crate::{out, outln};
 
 /// Seed of the random sample of found traces (`vmrace fidelity --seed`).
 pub const DEFAULT_SEED: u64 = 2026;
@@ -28,8 +29,8 @@ pub fn replay(path: &Path, format: Format) -> CliResult {
     let (scenario, job) = scenario_of(&trace, path)?;
     let outcome = replay_real(&scenario, &job, &trace)?;
     match format {
-        Format::Json => println!("{}", json(&outcome)),
-        Format::Table => print!("{}", outcome.to_markdown()),
+        Format::Json => outln!("{}", json(&outcome))?,
+        Format::Table => out!("{}", outcome.to_markdown())?,
     }
     Ok(if outcome.agreed { EXIT_OK } else { EXIT_DRIFT })
 }
@@ -170,20 +171,22 @@ pub fn check(paths: &[PathBuf], format: Format) -> CliResult {
     for scenario in load_all(paths)? {
         if !supports_real(&scenario.file.model) {
             if format == Format::Table {
-                println!(
+                outln!(
                     "real  {:<40} skipped: no real replay for model `{}` in this build",
-                    scenario.name, scenario.file.model
-                );
+                    scenario.name,
+                    scenario.file.model
+                )?;
             }
             continue;
         }
         for job in scenario.jobs()? {
             if let Some(why) = other_software(&scenario, &job)? {
                 if format == Format::Table {
-                    println!(
+                    outln!(
                         "real  {:<40} {:<24} skipped: {why}",
-                        scenario.name, job.variant
-                    );
+                        scenario.name,
+                        job.variant
+                    )?;
                 }
                 continue;
             }
@@ -195,7 +198,7 @@ pub fn check(paths: &[PathBuf], format: Format) -> CliResult {
                     code = EXIT_DRIFT;
                 }
                 match format {
-                    Format::Json => println!(
+                    Format::Json => outln!(
                         "{}",
                         json(&CheckLine {
                             real: true,
@@ -206,19 +209,23 @@ pub fn check(paths: &[PathBuf], format: Format) -> CliResult {
                             agreed: outcome.agreed,
                             seconds,
                         })
-                    ),
+                    )?,
                     Format::Table => {
                         let verdict = if outcome.agreed {
                             "agreed"
                         } else {
                             "DISAGREED"
                         };
-                        println!(
+                        outln!(
                             "real  {:<40} {:<24} {:<9} {:.2}s  {}",
-                            scenario.name, job.variant, verdict, seconds, w.source
-                        );
+                            scenario.name,
+                            job.variant,
+                            verdict,
+                            seconds,
+                            w.source
+                        )?;
                         if !outcome.agreed {
-                            println!("{}", outcome.to_markdown());
+                            outln!("{}", outcome.to_markdown())?;
                         }
                     }
                 }
@@ -271,17 +278,18 @@ pub fn fidelity(paths: &[PathBuf], opts: &FidelityOptions) -> CliResult {
     for scenario in load_all(paths)? {
         if !supports_real(&scenario.file.model) {
             if opts.format == Format::Table {
-                println!(
+                outln!(
                     "{:<28} skipped: no real replay for model `{}` in this build",
-                    scenario.name, scenario.file.model
-                );
+                    scenario.name,
+                    scenario.file.model
+                )?;
             }
             continue;
         }
         for job in scenario.jobs()? {
             if let Some(why) = other_software(&scenario, &job)? {
                 if opts.format == Format::Table {
-                    println!("{:<28} {:<24} skipped: {why}", scenario.name, job.variant);
+                    outln!("{:<28} {:<24} skipped: {why}", scenario.name, job.variant)?;
                 }
                 continue;
             }
@@ -296,8 +304,8 @@ pub fn fidelity(paths: &[PathBuf], opts: &FidelityOptions) -> CliResult {
                 totals.1 += line.agreed;
                 totals.2 += line.seconds;
                 match opts.format {
-                    Format::Json => println!("{}", json(&line)),
-                    Format::Table => println!(
+                    Format::Json => outln!("{}", json(&line))?,
+                    Format::Table => outln!(
                         "{:<28} {:<24} {:>3}/{:<3} {:>7.2}s  {}",
                         line.scenario,
                         line.variant,
@@ -305,14 +313,14 @@ pub fn fidelity(paths: &[PathBuf], opts: &FidelityOptions) -> CliResult {
                         line.runs,
                         line.seconds,
                         line.source
-                    ),
+                    )?,
                 }
             }
         }
     }
     if opts.format == Format::Table {
         let (runs, agreed, seconds) = totals;
-        println!("total: {agreed}/{runs} real replays agreed with the model in {seconds:.1}s");
+        outln!("total: {agreed}/{runs} real replays agreed with the model in {seconds:.1}s")?;
     }
     Ok(if totals.0 == totals.1 {
         EXIT_OK
@@ -341,7 +349,7 @@ fn fidelity_of(
         }
     }
     if let (Some(outcome), Format::Table) = (first_disagreement, opts.format) {
-        println!("{}", outcome.to_markdown());
+        outln!("{}", outcome.to_markdown())?;
     }
     Ok(FidelityLine {
         scenario: scenario.name.clone(),

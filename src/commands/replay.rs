@@ -3,35 +3,40 @@
 //! the trace's property is still violated at its end.
 
 use crate::error::{CliError, CliResult, EXIT_OK};
+use crate::outln;
 use crate::scenario::verify::{self, PropertyStatus};
 use sim::Trace;
 use std::path::Path;
 
 /// Loads a trace file, refusing anything that is not a vmrace trace.
 pub fn load_trace(path: &Path) -> Result<Trace, CliError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::bad_input(format!("{}: cannot read: {e}", path.display())))?;
-    Trace::from_yaml(&text).map_err(|e| CliError::bad_input(format!("{}: {e}", path.display())))
+    let text = crate::input::read_text(path, crate::input::Kind::Trace)?;
+    parse_trace(path, &text)
+}
+
+/// Parses trace `text` read from `path` (named in errors); never panics, whatever the text.
+pub fn parse_trace(path: &Path, text: &str) -> Result<Trace, CliError> {
+    Trace::from_yaml(text).map_err(|e| CliError::bad_input(format!("{}: {e}", path.display())))
 }
 
 /// Replays and prints the final observations and the property's status.
 pub fn run(path: &Path) -> CliResult {
     let trace = load_trace(path)?;
     let v = verify::verify(&trace, path)?;
-    println!(
+    outln!(
         "replayed {} steps of {} ({}): no divergence",
         trace.steps.len(),
         v.scenario.name,
         v.job.variant
-    );
+    )?;
     if let Some(p) = &trace.property {
         match v.status {
-            PropertyStatus::Violated => println!("property `{p}`: still violated at the end"),
-            _ => println!("property `{p}`: NOT violated at the end of this trace"),
+            PropertyStatus::Violated => outln!("property `{p}`: still violated at the end")?,
+            _ => outln!("property `{p}`: NOT violated at the end of this trace")?,
         }
     }
     for (k, value) in v.observations {
-        println!("  {k} = {value}");
+        outln!("  {k} = {value}")?;
     }
     Ok(EXIT_OK)
 }

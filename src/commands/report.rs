@@ -5,6 +5,7 @@ use crate::commands::replay::load_trace;
 use crate::error::{CliError, CliResult, EXIT_OK};
 use crate::report::{bundle, explain, html, markdown, svg, Witness};
 use crate::scenario::verify::{self, PropertyStatus};
+use crate::{errln, out, outln};
 use std::path::{Path, PathBuf};
 
 /// What `vmrace report` writes.
@@ -40,7 +41,7 @@ fn emit(text: &str, out: Option<&Path>) -> CliResult {
     match out {
         Some(p) => std::fs::write(p, text)
             .map_err(|e| CliError::bad_input(format!("{}: cannot write: {e}", p.display())))?,
-        None => print!("{text}"),
+        None => out!("{text}")?,
     }
     Ok(EXIT_OK)
 }
@@ -60,7 +61,7 @@ pub fn run(trace: &Path, format: Format, out: Option<&Path>) -> CliResult {
 /// Writes the `reports/` bundle for every scenario under `paths` into `out`.
 pub fn run_all(paths: &[PathBuf], out: &Path, jobs: usize) -> CliResult {
     let written = bundle::write_all(paths, out, jobs)?;
-    eprintln!("wrote {} files into {}", written.len(), out.display());
+    errln!("wrote {} files into {}", written.len(), out.display());
     Ok(EXIT_OK)
 }
 
@@ -69,10 +70,10 @@ pub fn explain(trace: &Path, json: bool) -> CliResult {
     let w = witness_of(trace)?;
     let e = explain::explain(&w);
     if json {
-        println!("{}", serde_json::to_string_pretty(&e).expect("JSON"));
+        outln!("{}", serde_json::to_string_pretty(&e).expect("JSON"))?;
     } else {
-        println!("{}", w.heading());
-        println!("{}", e.text());
+        outln!("{}", w.heading())?;
+        outln!("{}", e.text())?;
     }
     Ok(EXIT_OK)
 }

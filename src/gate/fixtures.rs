@@ -3,6 +3,7 @@
 //! replays, or no longer violates its property, where the scenario still expects a violation.
 
 use crate::commands::replay::load_trace;
+use crate::errln;
 use crate::error::CliError;
 use crate::scenario::run::Run;
 use crate::scenario::verify::{self, PropertyStatus};
@@ -131,7 +132,7 @@ pub fn verify_all(dir: &Path) -> Result<usize, CliError> {
                 format!("REGRESSION: no longer replays: {e}")
             }
         };
-        eprintln!("trace {}: {line}", path.display());
+        errln!("trace {}: {line}", path.display());
     }
     Ok(failed)
 }

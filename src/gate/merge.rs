@@ -8,6 +8,7 @@
 //! cut), else 3 if one has `must_complete_cut: true`, else 0; 2 for bad input.
 
 use crate::error::{CliError, CliResult, EXIT_DRIFT, EXIT_INCOMPLETE, EXIT_OK};
+use crate::outln;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -94,7 +95,7 @@ pub fn merge(files: &[PathBuf]) -> Result<(Vec<String>, i32), CliError> {
 pub fn run(files: &[PathBuf]) -> CliResult {
     let (lines, code) = merge(files)?;
     for line in lines {
-        println!("{line}");
+        outln!("{line}")?;
     }
     Ok(code)
 }

@@ -184,7 +184,7 @@ pub fn run(log_path: &Path, target: &Target, json: bool) -> CliResult {
             trace: file.display().to_string(),
         });
     }
-    Ok(report::print(
+    report::print(
         &report::Report {
             path: log_path,
             log: &log,
@@ -193,7 +193,7 @@ pub fn run(log_path: &Path, target: &Target, json: bool) -> CliResult {
             cut: &cut,
         },
         json,
-    ))
+    )
 }
 
 fn place(scenario: &Scenario, job: &Job) -> String {

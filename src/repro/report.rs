@@ -3,7 +3,8 @@
 
 use super::log::Log;
 use super::{Match, Miss, Rule};
-use crate::error::{EXIT_DRIFT, EXIT_INCOMPLETE, EXIT_OK};
+use crate::error::{CliError, EXIT_DRIFT, EXIT_INCOMPLETE, EXIT_OK};
+use crate::{errln, outln};
 use std::path::Path;
 
 /// Everything a run found.
@@ -36,16 +37,17 @@ pub fn closer(a: &Miss, b: &Miss) -> bool {
     key(a) > key(b)
 }
 
-/// Prints the report; returns the exit code: 0 a match, 1 none, 3 none but a search was cut.
-pub fn print(r: &Report, json: bool) -> i32 {
+/// Prints the report; returns the exit code: 0 a match, 1 none, 3 none but a search was cut
+/// (or the error of a failed write to standard output).
+pub fn print(r: &Report, json: bool) -> Result<i32, CliError> {
     if !json {
-        println!("{}", header(r));
+        outln!("{}", header(r))?;
     }
     for m in r.matches {
         if json {
-            println!("{}", serde_json::to_string(m).expect("JSON"));
+            outln!("{}", serde_json::to_string(m).expect("JSON"))?;
         } else {
-            println!("{}", match_line(m));
+            outln!("{}", match_line(m))?;
         }
     }
     let mut notes = Vec::new();
@@ -60,13 +62,13 @@ pub fn print(r: &Report, json: bool) -> i32 {
         ));
     }
     if !notes.is_empty() {
-        eprintln!("{}", notes.join("\n"));
+        errln!("{}", notes.join("\n"));
     }
-    match (r.matches.is_empty(), r.cut.is_empty()) {
+    Ok(match (r.matches.is_empty(), r.cut.is_empty()) {
         (false, _) => EXIT_OK,
         (true, true) => EXIT_DRIFT,
         (true, false) => EXIT_INCOMPLETE,
-    }
+    })
 }
 
 fn header(r: &Report) -> String {

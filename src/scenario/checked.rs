@@ -48,57 +48,98 @@ fn context(obs: Vec<(String, Obs)>) -> HashMapContext<DefaultNumericTypes> {
     ctx
 }
 
+/// Says that `n` is not an observation, with a suggestion and the list.
+fn unknown(n: &str, observed: &[(String, Obs)]) -> String {
+    let names: Vec<&str> = observed.iter().map(|(n, _)| n.as_str()).collect();
+    let hint = crate::scenario::file::suggest(n, &names)
+        .map(|s| format!(" (did you mean `{s}`?)"))
+        .unwrap_or_default();
+    format!(
+        "unknown observation `{n}`{hint}; this setup observes: {}",
+        names.join(", ")
+    )
+}
+
+/// A property parsed once per scenario (parsing is the costly part), then bound to each job's
+/// model by [`CompiledProperty::bind`].
+#[derive(Clone)]
+pub struct ParsedProperty {
+    def: PropertyDef,
+    tree: Node<DefaultNumericTypes>,
+}
+
+impl ParsedProperty {
+    /// Parses a property's expression: it must stay within the limits (docs/scenarios.md),
+    /// parse, and call no function.
+    pub fn parse(def: PropertyDef) -> Result<Self, String> {
+        let (name, _, expr, _) = &def;
+        // Limits first: the parser recurses per bracket and per chained operator.
+        super::expr::check(expr).map_err(|e| format!("property `{name}`: {e}"))?;
+        let tree = build_operator_tree::<DefaultNumericTypes>(expr)
+            .map_err(|e| format!("property `{name}`: cannot parse `{expr}`: {e}"))?;
+        if let Some(f) = tree.iter_function_identifiers().next() {
+            return Err(format!(
+                "property `{name}`: `{f}` is a function call; property expressions have none"
+            ));
+        }
+        Ok(ParsedProperty { def, tree })
+    }
+}
+
+impl CompiledProperty {
+    /// Parses and binds one property ([`ParsedProperty::parse`], [`CompiledProperty::bind`]).
+    /// Never panics, whatever the text.
+    pub fn compile(def: PropertyDef, observed: &[(String, Obs)]) -> Result<Self, String> {
+        Self::bind(&ParsedProperty::parse(def)?, observed)
+    }
+
+    /// Binds a parsed property to the observations of a state (the initial one): it must name
+    /// only observations, combine only values of matching types, and be boolean there.
+    pub fn bind(parsed: &ParsedProperty, observed: &[(String, Obs)]) -> Result<Self, String> {
+        let (name, kind, expr, means) = parsed.def.clone();
+        let tree = parsed.tree.clone();
+        for var in tree.iter_variable_identifiers() {
+            if !observed.iter().any(|(n, _)| n == var) {
+                return Err(format!("property `{name}`: {}", unknown(var, observed)));
+            }
+        }
+        let types = crate::scenario::typecheck::ObsTypes::new(observed);
+        crate::scenario::typecheck::expression(&tree, &types)
+            .map_err(|e| format!("property `{name}`: `{expr}` {e}"))?;
+        tree.eval_boolean_with_context(&context(observed.to_vec()))
+            .map_err(|e| {
+                format!("property `{name}`: `{expr}` is not a boolean expression here: {e}")
+            })?;
+        Ok(CompiledProperty {
+            name,
+            kind,
+            expr,
+            means,
+            tree,
+        })
+    }
+}
+
 impl<M: Observable> Checked<M> {
-    /// Compiles `(name, kind, expr, means)` properties and checks every expression and observed
-    /// name against the initial state (names, and the types of what operators combine), so that
-    /// typos and mixed types fail at load time.
-    pub fn new(inner: M, props: Vec<PropertyDef>, observe: Vec<String>) -> Result<Self, String> {
+    /// Binds the parsed properties and checks every expression and observed name against the
+    /// initial state (names, and the types of what operators combine), so that typos and mixed
+    /// types fail at load time.
+    pub fn new(inner: M, props: &[ParsedProperty], observe: Vec<String>) -> Result<Self, String> {
         let init = inner
             .init_states()
             .into_iter()
             .next()
             .ok_or("the model has no initial state")?;
         let observed = inner.observe(&init);
-        let types = crate::scenario::typecheck::ObsTypes::new(&observed);
-        let names: Vec<String> = observed.into_iter().map(|(n, _)| n).collect();
-        let unknown = |n: &str| {
-            let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-            let hint = crate::scenario::file::suggest(n, &refs)
-                .map(|s| format!(" (did you mean `{s}`?)"))
-                .unwrap_or_default();
-            format!(
-                "unknown observation `{n}`{hint}; this setup observes: {}",
-                names.join(", ")
-            )
-        };
         for o in &observe {
-            if !names.contains(o) {
-                return Err(format!("observe: {}", unknown(o)));
+            if !observed.iter().any(|(n, _)| n == o) {
+                return Err(format!("observe: {}", unknown(o, &observed)));
             }
         }
-        let mut compiled = Vec::new();
-        for (name, kind, expr, means) in props {
-            let tree = build_operator_tree::<DefaultNumericTypes>(&expr)
-                .map_err(|e| format!("property `{name}`: cannot parse `{expr}`: {e}"))?;
-            for var in tree.iter_variable_identifiers() {
-                if !names.iter().any(|n| n == var) {
-                    return Err(format!("property `{name}`: {}", unknown(var)));
-                }
-            }
-            crate::scenario::typecheck::expression(&tree, &types)
-                .map_err(|e| format!("property `{name}`: `{expr}` {e}"))?;
-            tree.eval_boolean_with_context(&context(inner.observe(&init)))
-                .map_err(|e| {
-                    format!("property `{name}`: `{expr}` is not a boolean expression here: {e}")
-                })?;
-            compiled.push(CompiledProperty {
-                name,
-                kind,
-                expr,
-                means,
-                tree,
-            });
-        }
+        let compiled = props
+            .iter()
+            .map(|parsed| CompiledProperty::bind(parsed, &observed))
+            .collect::<Result<_, _>>()?;
         Ok(Checked {
             inner,
             props: compiled,

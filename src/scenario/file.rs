@@ -66,8 +66,9 @@ pub mod indexmap_like {
                 }
                 fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Ordered, A::Error> {
                     let mut out = Vec::new();
+                    let mut seen = std::collections::BTreeSet::new();
                     while let Some((k, v)) = map.next_entry::<String, Value>()? {
-                        if out.iter().any(|(name, _)| name == &k) {
+                        if !seen.insert(k.clone()) {
                             return Err(serde::de::Error::custom(format!("`{k}` is given twice")));
                         }
                         out.push((k, v));
@@ -87,16 +88,16 @@ pub struct PropertySpec {
     /// Name shown in reports.
     pub name: String,
     /// Must hold in every state.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::expr::limited")]
     pub always: Option<String>,
     /// Must hold in every terminal state.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::expr::limited")]
     pub at_end: Option<String>,
     /// Must hold somewhere.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::expr::limited")]
     pub sometimes: Option<String>,
     /// Every path must reach it.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::expr::limited")]
     pub eventually: Option<String>,
     /// Plain-words explanation for reports.
     #[serde(default)]
@@ -324,6 +325,15 @@ pub const TOP_KEYS: &[&str] = &[
 
 /// Parses scenario text; errors name the file, line and column, and suggest a key for typos.
 pub fn parse(path: &Path, text: &str) -> Result<ScenarioFile, CliError> {
+    sim::yaml::check(text).map_err(|e| {
+        CliError::bad_input(format!(
+            "{}:{}:{}: {}",
+            path.display(),
+            e.line,
+            e.column,
+            e.what
+        ))
+    })?;
     serde_yaml_ng::from_str(text).map_err(|e| {
         let place = match e.location() {
             Some(l) => format!("{}:{}:{}", path.display(), l.line(), l.column()),

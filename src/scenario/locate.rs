@@ -52,52 +52,56 @@ fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.'
 }
 
-/// The section holding line `n` (0-based): the top-level key above it, and for `cases:` and
-/// `variants:` the entry's name.
-fn section_of(lines: &[&str], n: usize) -> Option<String> {
-    let indent = |l: &str| l.len() - l.trim_start().len();
-    let key = |l: &str| {
-        l.trim()
-            .split(':')
-            .next()
-            .unwrap_or_default()
-            .trim_matches(|c| c == '"' || c == '\'')
-            .to_string()
-    };
-    let mut entry = None;
-    for l in lines[..=n].iter().rev() {
-        if l.trim().is_empty() || l.trim_start().starts_with('#') {
-            continue;
-        }
-        match indent(l) {
-            0 => {
-                return Some(match (key(l).as_str(), entry) {
-                    ("cases", Some(e)) => format!("case `{e}`"),
-                    ("variants", Some(e)) => format!("variant `{e}`"),
-                    (top, _) => top.to_string(),
-                })
+/// The section of each line, in one pass (so that a long file costs linear time): the
+/// top-level key above it, and for `cases:` and `variants:` the entry's name.
+struct Sections<'a> {
+    top: Option<&'a str>,
+    entry: Option<&'a str>,
+}
+
+impl<'a> Sections<'a> {
+    /// Takes in the next line and returns its section.
+    fn next(&mut self, l: &'a str) -> Option<String> {
+        let key = |l: &'a str| {
+            l.trim()
+                .split(':')
+                .next()
+                .unwrap_or_default()
+                .trim_matches(|c| c == '"' || c == '\'')
+        };
+        if !(l.trim().is_empty() || l.trim_start().starts_with('#')) {
+            match l.len() - l.trim_start().len() {
+                0 => (self.top, self.entry) = (Some(key(l)), None),
+                2 => self.entry = Some(key(l)),
+                _ => {}
             }
-            2 if entry.is_none() => entry = Some(key(l)),
-            _ => {}
         }
+        Some(match (self.top?, self.entry) {
+            ("cases", Some(e)) => format!("case `{e}`"),
+            ("variants", Some(e)) => format!("variant `{e}`"),
+            (top, _) => top.to_string(),
+        })
     }
-    None
 }
 
 /// The place of the token `message` names, preferring one in `sections` (in order: the
 /// sections merged into the failing setup, e.g. the variant, the case, `setup`).
 pub fn locate(text: &str, message: &str, sections: &[String]) -> Option<Place> {
     let (token, key) = named_token(message)?;
-    let lines: Vec<&str> = text.lines().collect();
-    let found: Vec<Place> = lines
-        .iter()
+    let mut section_of = Sections {
+        top: None,
+        entry: None,
+    };
+    let found: Vec<Place> = text
+        .lines()
         .enumerate()
         .filter_map(|(n, l)| {
+            let section = section_of.next(l);
             let column = column_of(l, token, key)?;
             Some(Place {
                 line: n + 1,
                 column,
-                section: section_of(&lines, n)?,
+                section: section?,
             })
         })
         .collect();

@@ -2,6 +2,7 @@
 //! properties over observations, and say which verdict each variant must get.
 
 pub mod checked;
+mod expr;
 pub mod file;
 pub mod locate;
 pub mod merge;
@@ -51,6 +52,13 @@ impl std::fmt::Display for Expected {
     }
 }
 
+/// The most case × variant jobs one scenario may have (each is a search of its own).
+pub const MAX_JOBS: usize = 1_000;
+
+/// The most properties, and the most `observe` names, one scenario may have (every job checks
+/// all of them against its model, so they multiply with the jobs).
+pub const MAX_PROPERTIES: usize = 100;
+
 /// The models scenarios can name.
 pub fn models() -> Vec<ModelInfo> {
     vec![
@@ -72,6 +80,8 @@ pub struct Scenario {
     pub sha256: String,
     /// The file's text (to place errors found after the setups are merged).
     text: String,
+    /// The properties, parsed once for all jobs.
+    properties: Vec<checked::ParsedProperty>,
 }
 
 /// One unit of work: a case (for matrix scenarios) and a variant.
@@ -88,20 +98,26 @@ pub struct Job {
 impl Scenario {
     /// Loads and validates a scenario: every case × variant must have an expectation and build.
     pub fn load(path: &Path) -> Result<Scenario, CliError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| CliError::bad_input(format!("{}: cannot read: {e}", path.display())))?;
+        let text = crate::input::read_text(path, crate::input::Kind::Scenario)?;
+        Scenario::from_text(path, text)
+    }
+
+    /// Parses and validates scenario `text` as if read from `path` (which names it in errors
+    /// and in traces); never panics, whatever the text.
+    pub fn from_text(path: &Path, text: String) -> Result<Scenario, CliError> {
         let file = file::parse(path, &text)?;
         let name = file.name.clone().unwrap_or_else(|| {
             path.file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default()
         });
-        let scenario = Scenario {
+        let mut scenario = Scenario {
             path: path.to_path_buf(),
             name,
             file,
             sha256: verify::sha256_hex(text.as_bytes()),
             text,
+            properties: Vec::new(),
         };
         if !models().iter().any(|m| m.name == scenario.file.model) {
             let names: Vec<&str> = models().iter().map(|m| m.name).collect();
@@ -117,6 +133,21 @@ impl Scenario {
                 ),
             ));
         }
+        for (key, n) in [
+            ("properties", scenario.file.properties.len()),
+            ("observe", scenario.file.observe.len()),
+        ] {
+            if n > MAX_PROPERTIES {
+                return Err(scenario.error(format!(
+                    "{key}: {n} entries; a scenario may have at most {MAX_PROPERTIES}"
+                )));
+            }
+        }
+        scenario.properties = scenario
+            .props()?
+            .into_iter()
+            .map(|def| checked::ParsedProperty::parse(def).map_err(|e| scenario.error(e)))
+            .collect::<Result<_, _>>()?;
         for job in scenario.jobs()? {
             scenario.check_builds(&job)?;
         }
@@ -201,11 +232,18 @@ impl Scenario {
         }
         let mut jobs = Vec::new();
         let cases = self.case_names();
+        let count = variants.len() * cases.len().max(1);
+        if count > MAX_JOBS {
+            return Err(self.error(format!(
+                "{count} case × variant jobs; a scenario may have at most {MAX_JOBS}"
+            )));
+        }
+        let known: BTreeSet<&str> = variants.iter().map(String::as_str).collect();
         let by_variant = |map: &BTreeMap<String, Value>,
                           at: &str|
          -> Result<Vec<(String, Expected)>, CliError> {
             for key in map.keys() {
-                if !variants.contains(key) {
+                if !known.contains(key.as_str()) {
                     let refs: Vec<&str> = variants.iter().map(String::as_str).collect();
                     let hint = file::suggest(key, &refs)
                         .map(|s| format!(" (did you mean `{s}`?)"))
@@ -363,7 +401,7 @@ impl Scenario {
         job: &Job,
     ) -> Result<Checked<M>, CliError> {
         let model = model.map_err(|e| self.setup_error(job, e))?;
-        let checked = Checked::new(model, self.props()?, self.file.observe.clone())
+        let checked = Checked::new(model, &self.properties, self.file.observe.clone())
             .map_err(|e| self.property_error(e))?;
         self.check_outcomes(&checked, job)?;
         Ok(checked)

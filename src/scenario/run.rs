@@ -202,11 +202,7 @@ pub fn run_model<M: Observable>(
     for v in &report.violations {
         let Some(path) = &v.path else { continue };
         let path = minimise(model, path, &v.property, v.kind);
-        let mut trace = traced(
-            &path,
-            v.kind.to_string(),
-            Some(v.property.clone()),
-        );
+        let mut trace = traced(&path, v.kind.to_string(), Some(v.property.clone()));
         trace.lasso_start = v.lasso_start;
         broken.push(Broken {
             property: v.property.clone(),

@@ -86,7 +86,11 @@ pub fn scenario_of(trace: &Trace, path: &Path) -> Result<(Scenario, Job), CliErr
     let mut changed = None;
     let mut found = None;
     for candidate in candidates(&file, path) {
-        let Ok(bytes) = std::fs::read(&candidate) else {
+        // Only regular files: a FIFO named by a hostile trace would block the read.
+        if !candidate.is_file() {
+            continue;
+        }
+        let Ok(bytes) = crate::input::read_bytes(&candidate, crate::input::Kind::Scenario) else {
             continue;
         };
         let have = sha256_hex(&bytes);

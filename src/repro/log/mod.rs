@@ -89,11 +89,17 @@ impl Log {
     }
 }
 
-/// Reads and parses a log file; an unreadable file or one with no recognised event is bad input.
+/// Reads and parses a log file (at most [`Kind::Log`](crate::input::Kind)'s size, stray non-UTF-8
+/// bytes replaced); an unreadable file or one with no recognised event is bad input.
 pub fn load(path: &Path) -> Result<Log, CliError> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| CliError::bad_input(format!("{}: cannot read: {e}", path.display())))?;
-    let log = parse(&String::from_utf8_lossy(&bytes));
+    let bytes = crate::input::read_bytes(path, crate::input::Kind::Log)?;
+    from_text(path, &String::from_utf8_lossy(&bytes))
+}
+
+/// Parses log `text` read from `path` (named in errors); one with no recognised event is bad
+/// input. Never panics, whatever the text.
+pub fn from_text(path: &Path, text: &str) -> Result<Log, CliError> {
+    let log = parse(text);
     if log.entries.is_empty() {
         return Err(CliError::bad_input(format!(
             "{}: no QMP event, libvirt debug line, virsh command or event recognised ({} lines \
@@ -104,6 +110,10 @@ pub fn load(path: &Path) -> Result<Log, CliError> {
     }
     Ok(log)
 }
+
+/// How many `{` of a line are tried as the start of a QMP object (each try parses up to
+/// serde_json's nesting limit, so a line of a million `{` must not try them all).
+const MAX_OBJECT_STARTS: usize = 16;
 
 /// Parses log text.
 pub fn parse(text: &str) -> Log {
@@ -186,7 +196,7 @@ impl Parser<'_> {
             }
             return used;
         }
-        for (at, _) in raw.match_indices('{') {
+        for (at, _) in raw.match_indices('{').take(MAX_OBJECT_STARTS) {
             let (Some(v), used) = self.json(i, at) else {
                 continue;
             };

@@ -11,6 +11,7 @@ use super::log::{self, Entry, Log};
 use super::plan::Plan;
 use super::symptom::Condition;
 use crate::error::{CliError, CliResult, EXIT_OK};
+use crate::outln;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -412,10 +413,10 @@ pub fn run(log_path: &Path, out: &Path) -> CliResult {
     }
     std::fs::write(out, text)
         .map_err(|e| CliError::bad_input(format!("{}: cannot write: {e}", out.display())))?;
-    println!(
+    outln!(
         "wrote {} ({} skipped log lines); edit its variants and expectations",
         out.display(),
         log.skipped
-    );
+    )?;
     Ok(EXIT_OK)
 }
