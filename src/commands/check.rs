@@ -1,7 +1,9 @@
 //! `vmrace check`: every scenario × case × variant, compared with what the scenario expects.
 
+use crate::commands::table::{self, Columns};
 use crate::error::{CliError, CliResult, EXIT_DRIFT, EXIT_INCOMPLETE, EXIT_OK};
 use crate::gate::{fixtures, junit, GateOptions};
+use crate::out::{paint, Tone};
 use crate::progress::Progress;
 use crate::report::interleaving::{self, Interleaving};
 use crate::report::table::{seed_of_run, SeedCheck};
@@ -182,17 +184,9 @@ pub fn run(paths: &[PathBuf], format: Format, jobs: usize, gate: &GateOptions) -
     }
     let mut runs = Vec::new();
     let mut saved = BTreeMap::new();
+    let columns = Columns::fit(work.iter().map(|(s, j)| (*s, j)));
     if format == Format::Table {
-        outln!(
-            "{:<34} {:<28} {:<34} {:<22} {:<22} {:>9} {:>7}",
-            "scenario",
-            "case",
-            "variant",
-            "expected",
-            "got",
-            "states",
-            "secs"
-        )?;
+        outln!("{}", columns.header())?;
     }
     let mut mine = Vec::new();
     for (k, (scenario, job)) in work.into_iter().enumerate() {
@@ -205,7 +199,7 @@ pub fn run(paths: &[PathBuf], format: Format, jobs: usize, gate: &GateOptions) -
         if let Some(dir) = &gate.report {
             crate::report::bundle::write_witness_reports(dir, scenario, &run)?;
         }
-        print_row(scenario, &run, format, (k, of), !gate.no_timing)?;
+        print_row(scenario, &run, format, &columns, (k, of), !gate.no_timing)?;
         if let Some(dir) = &gate.save_traces {
             let written = fixtures::save(dir, &run)?;
             if !written.is_empty() {
@@ -225,26 +219,25 @@ pub fn run(paths: &[PathBuf], format: Format, jobs: usize, gate: &GateOptions) -
         .collect();
     for run in runs.iter().filter(|r| r.incomplete_error) {
         errln!(
-            "\nINCOMPLETE {} variant {}: a bound cut a search that must be complete ({}); raise \
+            "\n{} {} variant {}: a bound cut a search that must be complete ({}); raise \
              the scenario's search bounds or set must_complete: false",
+            paint("INCOMPLETE", Tone::Warn),
             run.scenario,
             run.variant,
             run.cuts.join(", ")
         );
     }
     for run in &drifted {
-        errln!("\n{}", explain_drift(run));
+        let text = explain_drift(run);
+        let rest = text.strip_prefix("DRIFT").unwrap_or(&text);
+        errln!("\n{}{rest}", paint("DRIFT", Tone::Bad));
     }
     let incomplete = runs.iter().any(|r| r.incomplete_error);
     let deterministic = !gate.check_determinism || check_determinism(&mine, &runs, jobs)?;
     if format == Format::Table {
         let cut = runs.iter().filter(|r| r.incomplete_error).count();
-        errln!(
-            "\n{} checked, {} as expected, {} drifted, {cut} incomplete",
-            runs.len(),
-            runs.len() - drifted.len() - cut,
-            drifted.len()
-        );
+        outln!()?;
+        outln!("{}", table::summary(runs.len(), drifted.len(), cut))?;
     }
     Ok(
         if !drifted.is_empty() || replay_failures > 0 || !deterministic {
@@ -261,6 +254,7 @@ fn print_row(
     scenario: &Scenario,
     run: &Run,
     format: Format,
+    columns: &Columns,
     (job, of): (usize, usize),
     timing: bool,
 ) -> Result<(), CliError> {
@@ -288,45 +282,9 @@ fn print_row(
             };
             outln!("{}", serde_json::to_string(&line).expect("JSON"))?;
         }
-        Format::Table => {
-            let mark = if run.incomplete_error {
-                format!("  ← INCOMPLETE (cut: {})", run.cuts.join(", "))
-            } else if !run.matches() {
-                "  ← DRIFT".to_string()
-            } else if !run.cuts.is_empty() {
-                format!("  (cut: {})", run.cuts.join(", "))
-            } else {
-                String::new()
-            };
-            let timing_mark = match &seed {
-                Some(c) if c.timing_dependent => format!(
-                    "  ⚠ timing-dependent (seed: {}; model: {})",
-                    c.seed,
-                    c.set()
-                ),
-                _ => String::new(),
-            };
-            outln!(
-                "{:<34} {:<28} {:<34} {:<22} {:<22} {:>9} {:>7.2}{mark}{timing_mark}",
-                run.scenario,
-                run.case.as_deref().unwrap_or("-"),
-                run.variant,
-                clip(&run.expected.to_string(), 22),
-                clip(&run.got.to_string(), 22),
-                run.states,
-                run.seconds
-            )?;
-        }
+        Format::Table => outln!("{}", columns.row(run, seed.as_ref()))?,
     }
     Ok(())
-}
-
-fn clip(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        format!("{}…", s.chars().take(n - 1).collect::<String>())
-    }
 }
 
 /// Says what drifted and prints the trace that shows it.

@@ -8,3 +8,4 @@ pub mod list;
 pub mod real;
 pub mod replay;
 pub mod report;
+pub mod table;
