@@ -30,16 +30,21 @@ impl Stamp {
                     date: d1,
                     micros: b,
                 },
-            ) if d0 == d1 => Some(b as i64 - a as i64),
-            (Stamp::Epoch(a), Stamp::Epoch(b)) => Some(b as i64 - a as i64),
+            ) if d0 == d1 => difference(a, b),
+            (Stamp::Epoch(a), Stamp::Epoch(b)) => difference(a, b),
             _ => None,
         }
     }
 
-    /// QEMU's `{"seconds": S, "microseconds": U}`.
+    /// QEMU's `{"seconds": S, "microseconds": U}` (absurd values saturate, never overflow).
     pub fn epoch(seconds: u64, micros: u64) -> Stamp {
-        Stamp::Epoch(seconds * 1_000_000 + micros)
+        Stamp::Epoch(seconds.saturating_mul(1_000_000).saturating_add(micros))
     }
+}
+
+/// `b - a` in microseconds, when it fits an `i64`.
+fn difference(a: u64, b: u64) -> Option<i64> {
+    i64::try_from(b).ok()?.checked_sub(i64::try_from(a).ok()?)
 }
 
 /// The first `YYYY-MM-DD HH:MM:SS[.fraction]` (or with a `T`) in `line`.
@@ -95,5 +100,16 @@ mod tests {
         let other_day = wall("2026-12-03 02:57:04.374").unwrap();
         assert_eq!(other_day.since(libvirt), None);
         assert_eq!(Stamp::epoch(1, 5).since(libvirt), None);
+    }
+
+    #[test]
+    fn absurd_epoch_stamps_neither_overflow_nor_compare() {
+        let huge = Stamp::epoch(u64::MAX, u64::MAX);
+        assert_eq!(huge, Stamp::Epoch(u64::MAX));
+        assert_eq!(huge.since(Stamp::epoch(1, 0)), None);
+        assert_eq!(
+            Stamp::epoch(2, 0).since(Stamp::epoch(1, 0)),
+            Some(1_000_000)
+        );
     }
 }
