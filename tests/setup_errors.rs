@@ -74,3 +74,17 @@ fn every_bad_file_is_reported() {
         "{err}"
     );
 }
+
+#[test]
+fn a_yaml_error_gives_its_place_once() {
+    let text = bundled("seed-001-agent-error").replacen("title:", "titel:", 1);
+    let d = dir("place-once", &[("typo.yaml", text)]);
+    let (code, err) = check(&d);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("typo.yaml:2:1: "), "{err}");
+    assert!(
+        !err.contains(" at line "),
+        "the place is given twice: {err}"
+    );
+    assert!(err.contains("did you mean `title`"), "{err}");
+}

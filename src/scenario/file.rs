@@ -335,11 +335,19 @@ pub fn parse(path: &Path, text: &str) -> Result<ScenarioFile, CliError> {
         ))
     })?;
     serde_yaml_ng::from_str(text).map_err(|e| {
+        let mut message = e.to_string();
         let place = match e.location() {
-            Some(l) => format!("{}:{}:{}", path.display(), l.line(), l.column()),
+            Some(l) => {
+                // serde_yaml_ng ends its message with the place; it goes in front instead.
+                let tail = format!(" at line {} column {}", l.line(), l.column());
+                if let Some(at) = message.rfind(&tail) {
+                    message.replace_range(at..at + tail.len(), "");
+                }
+                format!("{}:{}:{}", path.display(), l.line(), l.column())
+            }
             None => path.display().to_string(),
         };
-        CliError::bad_input(format!("{place}: {}", with_suggestion(&e.to_string())))
+        CliError::bad_input(format!("{place}: {}", with_suggestion(&message)))
     })
 }
 
