@@ -10,6 +10,10 @@ use sim::{ActorId, Footprint, Model, Property, PropertyKind, StepInfo};
 use std::cell::Cell;
 use std::sync::Arc;
 
+/// The name of the built-in property that fails in a state where an assignment's value left its
+/// variable's range (the model has it when some assignment needs a run-time check).
+pub const RANGE_PROPERTY: &str = "every assignment stays in its variable's range";
+
 /// A state: every cell packed into 64-bit words.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct State(Box<[u64]>);
@@ -69,6 +73,12 @@ pub struct Program {
     enums: Vec<Vec<String>>,
     /// For each symmetric template: each instance's block of slots.
     symmetric: Vec<Vec<Vec<Slot>>>,
+    /// The fault cell: which run-time range check failed, 0 while none has.
+    fault: Slot,
+    /// The check sites' messages (site `n` is `sites[n - 1]`).
+    sites: Vec<String>,
+    /// What the built-in range property reads (the fault cell's object).
+    fault_reads: Footprint,
 }
 
 impl Program {
@@ -159,6 +169,9 @@ impl Program {
                 (name.clone(), *kind, compile::expr(e, &slots), reads)
             })
             .collect();
+        let fault_reads = objects
+            .fault(checked)
+            .map_or(Footprint::NONE, |o| Footprint::NONE.read(o));
         let outcome = checked.outcome.as_ref().map(|pieces| {
             pieces
                 .iter()
@@ -179,6 +192,18 @@ impl Program {
             outcome,
             enums: checked.enums.iter().map(|(_, c)| c.clone()).collect(),
             symmetric,
+            fault: slots[checked.fault as usize],
+            sites: checked.sites.clone(),
+            fault_reads,
+        }
+    }
+
+    /// The failed range check's message (the statement's file:line:column) when a step of the
+    /// path to `state` assigned a value outside its variable's range.
+    pub fn fault(&self, state: &State) -> Option<&str> {
+        match self.fault.get(&state.0) {
+            0 => None,
+            site => Some(&self.sites[site as usize - 1]),
         }
     }
 
@@ -222,6 +247,9 @@ impl Model for Program {
     }
 
     fn actions(&self, state: &State, out: &mut Vec<Action>) {
+        if self.fault(state).is_some() {
+            return;
+        }
         let bound: [Cell<i64>; MAX_SLOTS] = Default::default();
         for (id, inst) in self.instances.iter().enumerate() {
             let pc = inst.pc.get(&state.0) as usize;
@@ -258,15 +286,20 @@ impl Model for Program {
         let branch = Program::choose(step, action.alt, &bound);
         let mut words = state.0.clone();
         let mut next = step.fallthrough;
-        compile::exec(&step.body, &mut words, inst.me, &bound, &mut next);
-        compile::exec(
-            &step.branches[branch].1,
-            &mut words,
-            inst.me,
-            &bound,
-            &mut next,
-        );
-        inst.pc.set(&mut words, next as i64);
+        let run =
+            compile::exec(&step.body, &mut words, inst.me, &bound, &mut next).and_then(|()| {
+                compile::exec(
+                    &step.branches[branch].1,
+                    &mut words,
+                    inst.me,
+                    &bound,
+                    &mut next,
+                )
+            });
+        match run {
+            Ok(()) => inst.pc.set(&mut words, next as i64),
+            Err(site) => self.fault.set(&mut words, site as i64),
+        }
         State(words)
     }
 
@@ -285,6 +318,12 @@ impl Model for Program {
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
+        let range = (!self.sites.is_empty()).then(|| {
+            Property::always(RANGE_PROPERTY, |m: &Program, s: &State| {
+                m.fault(s).is_none()
+            })
+            .reading(self.fault_reads)
+        });
         self.properties
             .iter()
             .enumerate()
@@ -298,6 +337,7 @@ impl Model for Program {
                 };
                 p.reading(*reads)
             })
+            .chain(range)
             .collect()
     }
 
@@ -311,13 +351,17 @@ impl Model for Program {
     }
 
     fn is_done(&self, state: &State) -> bool {
-        self.instances.iter().all(|inst| {
-            self.daemons[inst.template]
-                || inst.pc.get(&state.0) as usize == self.steps[inst.template].len()
-        })
+        self.fault(state).is_some()
+            || self.instances.iter().all(|inst| {
+                self.daemons[inst.template]
+                    || inst.pc.get(&state.0) as usize == self.steps[inst.template].len()
+            })
     }
 
     fn outcome(&self, state: &State) -> Option<String> {
+        if let Some(site) = self.fault(state) {
+            return Some(format!("range fault: {site}"));
+        }
         let pieces = self.outcome.as_ref()?;
         let bound: [Cell<i64>; MAX_SLOTS] = Default::default();
         let env = Env {
