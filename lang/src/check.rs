@@ -292,6 +292,12 @@ impl<'a> Checker<'a> {
             cells: std::mem::take(&mut self.cells),
             init: std::mem::take(&mut self.init),
             vars: self.vars.iter().map(|(v, _)| v.clone()).collect(),
+            types: self.vars.iter().map(|(_, t)| t.clone()).collect(),
+            records: self
+                .records
+                .iter()
+                .map(|r| r.iter().map(|(n, t, _)| (n.clone(), t.clone())).collect())
+                .collect(),
             templates: std::mem::take(&mut self.templates),
             enums: self.enums.clone(),
             properties,

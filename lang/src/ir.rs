@@ -162,6 +162,11 @@ pub struct Checked {
     pub init: Vec<i64>,
     /// Variables.
     pub vars: Vec<Var>,
+    /// Each variable's type, by index into [`Checked::vars`] (an actor template's variable is an
+    /// array of records: its locals, then the program counter).
+    pub types: Vec<Ty>,
+    /// Records: each field's name and type, in layout order.
+    pub records: Vec<Vec<(String, Ty)>>,
     /// Actor templates.
     pub templates: Vec<Template>,
     /// Enums: name and constants.

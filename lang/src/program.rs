@@ -48,6 +48,8 @@ struct CStep {
 struct Instance {
     template: usize,
     me: i64,
+    /// The first cell of the instance's block (its locals, then its program counter).
+    first: u32,
     pc: Slot,
     /// Per step: what it touches when this instance takes it.
     footprints: Vec<Footprint>,
@@ -79,6 +81,14 @@ pub struct Program {
     sites: Vec<String>,
     /// What the built-in range property reads (the fault cell's object).
     fault_reads: Footprint,
+    /// Every cell's slot.
+    slots: Arc<[Slot]>,
+    /// The globals: name, type, first cell.
+    globals: Vec<(String, Ty, u32)>,
+    /// Each template's locals: name and type, in block order.
+    locals: Vec<Vec<(String, Ty)>>,
+    /// Records: field names and types.
+    records: Vec<Vec<(String, Ty)>>,
 }
 
 impl Program {
@@ -117,6 +127,7 @@ impl Program {
                 instances.push(Instance {
                     template: t,
                     me: i as i64,
+                    first,
                     pc: slots[(first + template.block - 1) as usize],
                     futures: futures(&template.steps, &own),
                     footprints: own,
@@ -195,6 +206,58 @@ impl Program {
             fault: slots[checked.fault as usize],
             sites: checked.sites.clone(),
             fault_reads,
+            globals: checked
+                .vars
+                .iter()
+                .zip(&checked.types)
+                .enumerate()
+                .filter(|(v, _)| checked.templates.iter().all(|t| t.var != *v))
+                .map(|(_, (var, ty))| (var.name.clone(), ty.clone(), var.first))
+                .collect(),
+            locals: checked
+                .templates
+                .iter()
+                .map(|t| match &checked.types[t.var] {
+                    Ty::Array(record, _) => match **record {
+                        Ty::Record(r) => {
+                            let fields = &checked.records[r];
+                            fields[..fields.len() - 1].to_vec()
+                        }
+                        _ => Vec::new(),
+                    },
+                    _ => Vec::new(),
+                })
+                .collect(),
+            records: checked.records.clone(),
+            slots,
+        }
+    }
+
+    /// The value of type `ty` whose cells start at `*cell` in `words`, as JSON (bools as
+    /// bools, enum values by name); advances `*cell` past it.
+    fn value_json(&self, ty: &Ty, words: &[u64], cell: &mut u32) -> serde_json::Value {
+        use serde_json::Value;
+        match ty {
+            Ty::Record(r) => Value::Object(
+                self.records[*r]
+                    .iter()
+                    .map(|(name, ty)| (name.clone(), self.value_json(ty, words, cell)))
+                    .collect(),
+            ),
+            Ty::Array(elem, n) => Value::Array(
+                (0..*n)
+                    .map(|_| self.value_json(elem, words, cell))
+                    .collect(),
+            ),
+            scalar => {
+                let v = self.slots[*cell as usize].get(words);
+                *cell += 1;
+                match scalar {
+                    Ty::Bool => Value::Bool(v != 0),
+                    Ty::Enum(e) => Value::String(self.enums[*e][v as usize].clone()),
+                    _ => Value::from(v),
+                }
+            }
         }
     }
 
@@ -385,6 +448,36 @@ impl Model for Program {
                 })
                 .collect(),
         )
+    }
+
+    /// `{"globals": {name: value}, "<actor>": {"pc": label, local: value}}`, and `"fault"` (the
+    /// failed check's message, or null) in a model with run-time range checks.
+    fn state_json(&self, state: &State) -> serde_json::Value {
+        use serde_json::{Map, Value};
+        let words = &state.0;
+        let mut out = Map::new();
+        let mut globals = Map::new();
+        for (name, ty, first) in &self.globals {
+            let mut cell = *first;
+            globals.insert(name.clone(), self.value_json(ty, words, &mut cell));
+        }
+        out.insert("globals".into(), Value::Object(globals));
+        for (inst, actor) in self.instances.iter().zip(&self.actors) {
+            let steps = &self.steps[inst.template];
+            let pc = inst.pc.get(words) as usize;
+            let label = steps.get(pc).map_or("done", |s| s.label.as_str());
+            let mut fields = Map::new();
+            fields.insert("pc".into(), Value::from(label));
+            let mut cell = inst.first;
+            for (name, ty) in &self.locals[inst.template] {
+                fields.insert(name.clone(), self.value_json(ty, words, &mut cell));
+            }
+            out.insert(actor.clone(), Value::Object(fields));
+        }
+        if !self.sites.is_empty() {
+            out.insert("fault".into(), Value::from(self.fault(state)));
+        }
+        Value::Object(out)
     }
 
     fn canonical(&self, state: &State) -> Option<State> {
