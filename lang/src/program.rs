@@ -5,6 +5,7 @@ use crate::check::MAX_SLOTS;
 use crate::compile::{self, CStmt, Code, Env, Slot};
 use crate::footprint::{futures, Objects};
 use crate::ir::{Checked, Piece, Ty};
+use models::scenario::{Obs, Observable};
 use serde::Serialize;
 use sim::{ActorId, Footprint, Model, Property, PropertyKind, StepInfo};
 use std::cell::Cell;
@@ -290,6 +291,50 @@ impl Program {
             bound: &bound,
         };
         (self.properties[property].2)(&env) != 0
+    }
+}
+
+/// Appends the leaves of `value` (a state's JSON view) to `out`, named from `prefix`: `x`,
+/// `arr[0]`, `rec.field`, `worker0.tap`.
+fn leaves(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, Obs)>) {
+    use serde_json::Value;
+    let dot = |key: &str| match prefix {
+        "" => key.to_string(),
+        _ => format!("{prefix}.{key}"),
+    };
+    match value {
+        Value::Object(fields) => {
+            for (key, v) in fields {
+                leaves(&dot(key), v, out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                leaves(&format!("{prefix}[{i}]"), v, out);
+            }
+        }
+        Value::Bool(b) => out.push((prefix.to_string(), Obs::Bool(*b))),
+        Value::Number(n) => out.push((prefix.to_string(), Obs::Int(n.as_i64().unwrap_or(0)))),
+        Value::String(s) => out.push((prefix.to_string(), Obs::Str(s.clone()))),
+        Value::Null => {}
+    }
+}
+
+/// Every variable by name: globals as `x`, `arr[0]`, `rec.field`; each actor instance's
+/// program counter and locals as `worker0.pc` (a label) and `worker0.local`.
+impl Observable for Program {
+    fn observe(&self, state: &State) -> Vec<(String, Obs)> {
+        let mut out = Vec::new();
+        if let serde_json::Value::Object(view) = self.state_json(state) {
+            for (key, value) in &view {
+                match key.as_str() {
+                    "globals" => leaves("", value, &mut out),
+                    "fault" => {}
+                    actor => leaves(actor, value, &mut out),
+                }
+            }
+        }
+        out
     }
 }
 
