@@ -259,6 +259,7 @@ struct Retarget<'a> {
 impl WithModel for Retarget<'_> {
     fn lifecycle(&mut self, _: &Checked<models::lifecycle::Lifecycle>) {}
     fn migration(&mut self, _: &Checked<models::migration::Migration>) {}
+    fn lang(&mut self, _: &Checked<lang::Program>) {}
     fn network(&mut self, model: &Checked<Network>) {
         let mut state = model.init_states().swap_remove(0);
         let mut path = sim::Path::<Checked<Network>> {

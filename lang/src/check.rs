@@ -51,6 +51,8 @@ struct Checker<'a> {
     /// Every `goto` target written in the step being checked, also those a constant condition
     /// folds away (a label only another variant reaches is not unreachable).
     jumps: Vec<u32>,
+    /// The run-time range checks' messages, by site number minus one.
+    sites: Vec<String>,
 }
 
 /// Checks `file` (the YAML text `text` of `path`) with parameter values `overrides`.
@@ -74,6 +76,7 @@ pub fn check(
         templates: Vec::new(),
         slots: 0,
         jumps: Vec::new(),
+        sites: Vec::new(),
     };
     let checked = c.file(file, overrides);
     match checked {
@@ -276,17 +279,32 @@ impl<'a> Checker<'a> {
         if !self.errors.is_empty() {
             return Err(Reported);
         }
+        let fault = self.cells.len() as u32;
+        self.cells.push(CellDecl {
+            lo: 0,
+            hi: self.sites.len() as i64,
+            shared: !self.sites.is_empty(),
+        });
+        self.init.push(0);
         Ok(Checked {
             name: file.model.clone(),
             params: shown.join(","),
             cells: std::mem::take(&mut self.cells),
             init: std::mem::take(&mut self.init),
             vars: self.vars.iter().map(|(v, _)| v.clone()).collect(),
+            types: self.vars.iter().map(|(_, t)| t.clone()).collect(),
+            records: self
+                .records
+                .iter()
+                .map(|r| r.iter().map(|(n, t, _)| (n.clone(), t.clone())).collect())
+                .collect(),
             templates: std::mem::take(&mut self.templates),
             enums: self.enums.clone(),
             properties,
             outcome,
             slots: self.slots,
+            sites: std::mem::take(&mut self.sites),
+            fault,
         })
     }
 
@@ -817,14 +835,11 @@ impl<'a> Checker<'a> {
                         }
                         (a < lo || b > hi).then(|| {
                             let d = self.loc.at(&scope.anchors, 0, String::new());
-                            (
-                                *lo,
-                                *hi,
-                                format!(
-                                    "{}:{}:{}: `{text}` assigns a value outside {lo}..{hi}",
-                                    d.file, d.line, d.column
-                                ),
-                            )
+                            self.sites.push(format!(
+                                "{}:{}:{}: `{text}` assigns a value outside {lo}..{hi}",
+                                d.file, d.line, d.column
+                            ));
+                            (*lo, *hi, self.sites.len() as u32)
                         })
                     }
                     (a, b) if a == b => None,

@@ -191,8 +191,8 @@ fn binary(op: BinOp, a: Code, b: Code) -> Code {
 
 /// A compiled statement.
 pub enum CStmt {
-    /// `place = value`, with the run-time range check when one is needed.
-    Assign(CPlace, Code, Option<(i64, i64, String)>),
+    /// `place = value`, with the run-time range check (bounds and site) when one is needed.
+    Assign(CPlace, Code, Option<(i64, i64, u32)>),
     /// A conditional.
     If(Code, Vec<CStmt>, Vec<CStmt>),
     /// Sets the next program counter.
@@ -208,7 +208,7 @@ pub fn stmts(stmts: &[TStmt], slots: &Arc<[Slot]>) -> Vec<CStmt> {
                 place: p,
                 value,
                 check,
-            } => CStmt::Assign(place(p, slots), expr(value, slots), check.clone()),
+            } => CStmt::Assign(place(p, slots), expr(value, slots), *check),
             TStmt::If(c, a, b) => {
                 CStmt::If(expr(c, slots), self::stmts(a, slots), self::stmts(b, slots))
             }
@@ -219,30 +219,35 @@ pub fn stmts(stmts: &[TStmt], slots: &Arc<[Slot]>) -> Vec<CStmt> {
 
 /// Runs statements in order on `words`; a `goto` sets `next_pc`.
 ///
-/// # Panics
-///
-/// When an assignment's value falls outside its variable's range: the model is wrong, and the
-/// message names the statement's file, line and column.
-pub fn exec(stmts: &[CStmt], words: &mut [u64], me: i64, bound: &[Cell<i64>], next_pc: &mut u32) {
+/// Stops at the first assignment whose value falls outside its variable's range and returns
+/// that check's site (the model is wrong there; the caller records the fault in the state).
+pub fn exec(
+    stmts: &[CStmt],
+    words: &mut [u64],
+    me: i64,
+    bound: &[Cell<i64>],
+    next_pc: &mut u32,
+) -> Result<(), u32> {
     for s in stmts {
         match s {
             CStmt::Assign(place, value, check) => {
                 let env = Env { words, me, bound };
                 let (slot, v) = (place.slot(&env), value(&env));
-                if let Some((lo, hi, message)) = check {
+                if let Some((lo, hi, site)) = check {
                     if v < *lo || v > *hi {
-                        panic!("{message} (value {v})");
+                        return Err(*site);
                     }
                 }
                 slot.set(words, v);
             }
             CStmt::If(c, a, b) => {
                 let taken = c(&Env { words, me, bound }) != 0;
-                exec(if taken { a } else { b }, words, me, bound, next_pc);
+                exec(if taken { a } else { b }, words, me, bound, next_pc)?;
             }
             CStmt::Goto(pc) => *next_pc = *pc,
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]

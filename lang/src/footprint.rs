@@ -1,7 +1,8 @@
 //! Footprints derived from the program: the cells a step reads (its guards included) and
 //! writes, per actor instance. A cell is one object when every index on the way to it is a
 //! constant or `self`; otherwise the step touches every cell of the variable. Program counters
-//! are not objects (only their own actor touches them).
+//! are not objects (only their own actor touches them). The fault cell is an object in a model
+//! with run-time range checks.
 
 use crate::ir::{Checked, Place, Step, TExpr, TStmt};
 use sim::{Footprint, ObjectId};
@@ -59,6 +60,11 @@ impl Objects {
         }
     }
 
+    /// The fault cell's object (none in a model without run-time range checks).
+    pub fn fault(&self, program: &Checked) -> Option<ObjectId> {
+        self.of_cell[program.fault as usize]
+    }
+
     /// Adds what `e` reads to `f`.
     pub fn reads(&self, program: &Checked, e: &TExpr, me: Option<i64>, f: &mut Footprint) {
         match e {
@@ -80,9 +86,16 @@ impl Objects {
     fn stmts(&self, program: &Checked, stmts: &[TStmt], me: Option<i64>, f: &mut Footprint) {
         for s in stmts {
             match s {
-                TStmt::Assign { place, value, .. } => {
+                TStmt::Assign {
+                    place,
+                    value,
+                    check,
+                } => {
                     self.reads(program, value, me, f);
                     self.touch(program, place, me, true, f);
+                    if let (Some(_), Some(fault)) = (check, self.fault(program)) {
+                        *f = f.write(fault);
+                    }
                 }
                 TStmt::If(c, a, b) => {
                     self.reads(program, c, me, f);
@@ -95,9 +108,12 @@ impl Objects {
     }
 
     /// Everything any action of `step` taken by instance `me` may read or write, guards
-    /// included.
+    /// included. Every step reads the fault cell (a fault disables every step); a step with a
+    /// run-time range check writes it.
     pub fn step(&self, program: &Checked, step: &Step, me: Option<i64>) -> Footprint {
-        let mut f = Footprint::NONE;
+        let mut f = self
+            .fault(program)
+            .map_or(Footprint::NONE, |fault| Footprint::NONE.read(fault));
         if let Some(g) = &step.guard {
             self.reads(program, g, me, &mut f);
         }

@@ -77,15 +77,15 @@ pub enum TExpr {
 /// A typed statement.
 #[derive(Clone, Debug)]
 pub enum TStmt {
-    /// `place = value`; `check` is the range to enforce at run time, with the message naming
-    /// the statement, when the value's type does not already guarantee it.
+    /// `place = value`; `check` is the range to enforce at run time and the check site's number
+    /// (in [`Checked::sites`], from 1), when the value's type does not already guarantee it.
     Assign {
         /// Where.
         place: Place,
         /// What.
         value: TExpr,
-        /// Run-time range check.
-        check: Option<(i64, i64, String)>,
+        /// Run-time range check: low bound, high bound, check site.
+        check: Option<(i64, i64, u32)>,
     },
     /// A conditional.
     If(TExpr, Vec<TStmt>, Vec<TStmt>),
@@ -162,6 +162,11 @@ pub struct Checked {
     pub init: Vec<i64>,
     /// Variables.
     pub vars: Vec<Var>,
+    /// Each variable's type, by index into [`Checked::vars`] (an actor template's variable is an
+    /// array of records: its locals, then the program counter).
+    pub types: Vec<Ty>,
+    /// Records: each field's name and type, in layout order.
+    pub records: Vec<Vec<(String, Ty)>>,
     /// Actor templates.
     pub templates: Vec<Template>,
     /// Enums: name and constants.
@@ -172,6 +177,11 @@ pub struct Checked {
     pub outcome: Option<Vec<Piece>>,
     /// Bound-variable slots any expression needs.
     pub slots: usize,
+    /// The run-time range checks: site `n` (from 1) is `sites[n - 1]`, a message naming the
+    /// statement's file:line:column.
+    pub sites: Vec<String>,
+    /// The fault cell (the last cell): which check site failed, 0 while none has.
+    pub fault: u32,
 }
 
 impl TStmt {

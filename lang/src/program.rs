@@ -5,10 +5,15 @@ use crate::check::MAX_SLOTS;
 use crate::compile::{self, CStmt, Code, Env, Slot};
 use crate::footprint::{futures, Objects};
 use crate::ir::{Checked, Piece, Ty};
+use models::scenario::{Obs, Observable};
 use serde::Serialize;
 use sim::{ActorId, Footprint, Model, Property, PropertyKind, StepInfo};
 use std::cell::Cell;
 use std::sync::Arc;
+
+/// The name of the built-in property that fails in a state where an assignment's value left its
+/// variable's range (the model has it when some assignment needs a run-time check).
+pub const RANGE_PROPERTY: &str = "every assignment stays in its variable's range";
 
 /// A state: every cell packed into 64-bit words.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -44,6 +49,8 @@ struct CStep {
 struct Instance {
     template: usize,
     me: i64,
+    /// The first cell of the instance's block (its locals, then its program counter).
+    first: u32,
     pc: Slot,
     /// Per step: what it touches when this instance takes it.
     footprints: Vec<Footprint>,
@@ -69,6 +76,20 @@ pub struct Program {
     enums: Vec<Vec<String>>,
     /// For each symmetric template: each instance's block of slots.
     symmetric: Vec<Vec<Vec<Slot>>>,
+    /// The fault cell: which run-time range check failed, 0 while none has.
+    fault: Slot,
+    /// The check sites' messages (site `n` is `sites[n - 1]`).
+    sites: Vec<String>,
+    /// What the built-in range property reads (the fault cell's object).
+    fault_reads: Footprint,
+    /// Every cell's slot.
+    slots: Arc<[Slot]>,
+    /// The globals: name, type, first cell.
+    globals: Vec<(String, Ty, u32)>,
+    /// Each template's locals: name and type, in block order.
+    locals: Vec<Vec<(String, Ty)>>,
+    /// Records: field names and types.
+    records: Vec<Vec<(String, Ty)>>,
 }
 
 impl Program {
@@ -107,6 +128,7 @@ impl Program {
                 instances.push(Instance {
                     template: t,
                     me: i as i64,
+                    first,
                     pc: slots[(first + template.block - 1) as usize],
                     futures: futures(&template.steps, &own),
                     footprints: own,
@@ -159,6 +181,9 @@ impl Program {
                 (name.clone(), *kind, compile::expr(e, &slots), reads)
             })
             .collect();
+        let fault_reads = objects
+            .fault(checked)
+            .map_or(Footprint::NONE, |o| Footprint::NONE.read(o));
         let outcome = checked.outcome.as_ref().map(|pieces| {
             pieces
                 .iter()
@@ -179,6 +204,70 @@ impl Program {
             outcome,
             enums: checked.enums.iter().map(|(_, c)| c.clone()).collect(),
             symmetric,
+            fault: slots[checked.fault as usize],
+            sites: checked.sites.clone(),
+            fault_reads,
+            globals: checked
+                .vars
+                .iter()
+                .zip(&checked.types)
+                .enumerate()
+                .filter(|(v, _)| checked.templates.iter().all(|t| t.var != *v))
+                .map(|(_, (var, ty))| (var.name.clone(), ty.clone(), var.first))
+                .collect(),
+            locals: checked
+                .templates
+                .iter()
+                .map(|t| match &checked.types[t.var] {
+                    Ty::Array(record, _) => match **record {
+                        Ty::Record(r) => {
+                            let fields = &checked.records[r];
+                            fields[..fields.len() - 1].to_vec()
+                        }
+                        _ => Vec::new(),
+                    },
+                    _ => Vec::new(),
+                })
+                .collect(),
+            records: checked.records.clone(),
+            slots,
+        }
+    }
+
+    /// The value of type `ty` whose cells start at `*cell` in `words`, as JSON (bools as
+    /// bools, enum values by name); advances `*cell` past it.
+    fn value_json(&self, ty: &Ty, words: &[u64], cell: &mut u32) -> serde_json::Value {
+        use serde_json::Value;
+        match ty {
+            Ty::Record(r) => Value::Object(
+                self.records[*r]
+                    .iter()
+                    .map(|(name, ty)| (name.clone(), self.value_json(ty, words, cell)))
+                    .collect(),
+            ),
+            Ty::Array(elem, n) => Value::Array(
+                (0..*n)
+                    .map(|_| self.value_json(elem, words, cell))
+                    .collect(),
+            ),
+            scalar => {
+                let v = self.slots[*cell as usize].get(words);
+                *cell += 1;
+                match scalar {
+                    Ty::Bool => Value::Bool(v != 0),
+                    Ty::Enum(e) => Value::String(self.enums[*e][v as usize].clone()),
+                    _ => Value::from(v),
+                }
+            }
+        }
+    }
+
+    /// The failed range check's message (the statement's file:line:column) when a step of the
+    /// path to `state` assigned a value outside its variable's range.
+    pub fn fault(&self, state: &State) -> Option<&str> {
+        match self.fault.get(&state.0) {
+            0 => None,
+            site => Some(&self.sites[site as usize - 1]),
         }
     }
 
@@ -205,6 +294,50 @@ impl Program {
     }
 }
 
+/// Appends the leaves of `value` (a state's JSON view) to `out`, named from `prefix`: `x`,
+/// `arr[0]`, `rec.field`, `worker0.tap`.
+fn leaves(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, Obs)>) {
+    use serde_json::Value;
+    let dot = |key: &str| match prefix {
+        "" => key.to_string(),
+        _ => format!("{prefix}.{key}"),
+    };
+    match value {
+        Value::Object(fields) => {
+            for (key, v) in fields {
+                leaves(&dot(key), v, out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                leaves(&format!("{prefix}[{i}]"), v, out);
+            }
+        }
+        Value::Bool(b) => out.push((prefix.to_string(), Obs::Bool(*b))),
+        Value::Number(n) => out.push((prefix.to_string(), Obs::Int(n.as_i64().unwrap_or(0)))),
+        Value::String(s) => out.push((prefix.to_string(), Obs::Str(s.clone()))),
+        Value::Null => {}
+    }
+}
+
+/// Every variable by name: globals as `x`, `arr[0]`, `rec.field`; each actor instance's
+/// program counter and locals as `worker0.pc` (a label) and `worker0.local`.
+impl Observable for Program {
+    fn observe(&self, state: &State) -> Vec<(String, Obs)> {
+        let mut out = Vec::new();
+        if let serde_json::Value::Object(view) = self.state_json(state) {
+            for (key, value) in &view {
+                match key.as_str() {
+                    "globals" => leaves("", value, &mut out),
+                    "fault" => {}
+                    actor => leaves(actor, value, &mut out),
+                }
+            }
+        }
+        out
+    }
+}
+
 impl Model for Program {
     type State = State;
     type Action = Action;
@@ -222,6 +355,9 @@ impl Model for Program {
     }
 
     fn actions(&self, state: &State, out: &mut Vec<Action>) {
+        if self.fault(state).is_some() {
+            return;
+        }
         let bound: [Cell<i64>; MAX_SLOTS] = Default::default();
         for (id, inst) in self.instances.iter().enumerate() {
             let pc = inst.pc.get(&state.0) as usize;
@@ -258,15 +394,20 @@ impl Model for Program {
         let branch = Program::choose(step, action.alt, &bound);
         let mut words = state.0.clone();
         let mut next = step.fallthrough;
-        compile::exec(&step.body, &mut words, inst.me, &bound, &mut next);
-        compile::exec(
-            &step.branches[branch].1,
-            &mut words,
-            inst.me,
-            &bound,
-            &mut next,
-        );
-        inst.pc.set(&mut words, next as i64);
+        let run =
+            compile::exec(&step.body, &mut words, inst.me, &bound, &mut next).and_then(|()| {
+                compile::exec(
+                    &step.branches[branch].1,
+                    &mut words,
+                    inst.me,
+                    &bound,
+                    &mut next,
+                )
+            });
+        match run {
+            Ok(()) => inst.pc.set(&mut words, next as i64),
+            Err(site) => self.fault.set(&mut words, site as i64),
+        }
         State(words)
     }
 
@@ -285,6 +426,12 @@ impl Model for Program {
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
+        let range = (!self.sites.is_empty()).then(|| {
+            Property::always(RANGE_PROPERTY, |m: &Program, s: &State| {
+                m.fault(s).is_none()
+            })
+            .reading(self.fault_reads)
+        });
         self.properties
             .iter()
             .enumerate()
@@ -298,6 +445,7 @@ impl Model for Program {
                 };
                 p.reading(*reads)
             })
+            .chain(range)
             .collect()
     }
 
@@ -311,13 +459,17 @@ impl Model for Program {
     }
 
     fn is_done(&self, state: &State) -> bool {
-        self.instances.iter().all(|inst| {
-            self.daemons[inst.template]
-                || inst.pc.get(&state.0) as usize == self.steps[inst.template].len()
-        })
+        self.fault(state).is_some()
+            || self.instances.iter().all(|inst| {
+                self.daemons[inst.template]
+                    || inst.pc.get(&state.0) as usize == self.steps[inst.template].len()
+            })
     }
 
     fn outcome(&self, state: &State) -> Option<String> {
+        if let Some(site) = self.fault(state) {
+            return Some(format!("range fault: {site}"));
+        }
         let pieces = self.outcome.as_ref()?;
         let bound: [Cell<i64>; MAX_SLOTS] = Default::default();
         let env = Env {
@@ -341,6 +493,36 @@ impl Model for Program {
                 })
                 .collect(),
         )
+    }
+
+    /// `{"globals": {name: value}, "<actor>": {"pc": label, local: value}}`, and `"fault"` (the
+    /// failed check's message, or null) in a model with run-time range checks.
+    fn state_json(&self, state: &State) -> serde_json::Value {
+        use serde_json::{Map, Value};
+        let words = &state.0;
+        let mut out = Map::new();
+        let mut globals = Map::new();
+        for (name, ty, first) in &self.globals {
+            let mut cell = *first;
+            globals.insert(name.clone(), self.value_json(ty, words, &mut cell));
+        }
+        out.insert("globals".into(), Value::Object(globals));
+        for (inst, actor) in self.instances.iter().zip(&self.actors) {
+            let steps = &self.steps[inst.template];
+            let pc = inst.pc.get(words) as usize;
+            let label = steps.get(pc).map_or("done", |s| s.label.as_str());
+            let mut fields = Map::new();
+            fields.insert("pc".into(), Value::from(label));
+            let mut cell = inst.first;
+            for (name, ty) in &self.locals[inst.template] {
+                fields.insert(name.clone(), self.value_json(ty, words, &mut cell));
+            }
+            out.insert(actor.clone(), Value::Object(fields));
+        }
+        if !self.sites.is_empty() {
+            out.insert("fault".into(), Value::from(self.fault(state)));
+        }
+        Value::Object(out)
     }
 
     fn canonical(&self, state: &State) -> Option<State> {

@@ -1,6 +1,6 @@
 //! Random small programs in the language: the reduced search (footprints derived from each
 //! step's reads and writes) finds exactly the terminal states, outcomes and violations of the
-//! unreduced one, and every witness replays as a trace.
+//! unreduced one (range faults included), and every witness replays as a trace.
 
 use proptest::prelude::*;
 use sim::{explore, Model, Options, Reduction, Report, Trace};
@@ -27,6 +27,7 @@ impl Gen {
 /// `a[0]`, so that some steps commute and some conflict.
 fn program(seed: u64) -> String {
     let mut g = Gen(seed | 1);
+    let checks = g.below(2) == 0;
     let mut out = String::from(concat!(
         "model: random\nglobals:\n  p: int 0..3\n  pb: bool\n  r: int 0..3\n  rb: bool\n",
         "  s: int 0..3\n  a: int 0..3[2]\nactors:\n",
@@ -69,8 +70,14 @@ fn program(seed: u64) -> String {
             for _ in 0..1 + g.below(2) {
                 out.push_str(&format!("          - \"{}\"\n", g.pick(&stmts)));
             }
-            if g.below(3) == 0 {
-                out.push_str("          - if: \"l < 3\"\n            then: [\"l = l + 1\"]\n");
+            // An increment needs a run-time range check, and a checked step writes the fault
+            // cell every step reads (it conflicts with all): guarded, or unguarded and faulting
+            // at 3; in half of the programs only.
+            let increment = g.below(5);
+            match if checks { increment } else { 2 } {
+                0 => out.push_str("          - if: \"l < 3\"\n            then: [\"l = l + 1\"]\n"),
+                1 => out.push_str("          - \"l = l + 1\"\n"),
+                _ => {}
             }
             if g.below(5) == 0 {
                 let target = g.below(steps);

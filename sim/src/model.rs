@@ -87,6 +87,13 @@ pub trait Model: Sync {
         None
     }
 
+    /// The state as traces show it (their `init_state` and the paths of their `changes`). The
+    /// default is the state's own serialisation; a model whose state is opaque (packed words)
+    /// overrides it with a readable view.
+    fn state_json(&self, state: &Self::State) -> serde_json::Value {
+        serde_json::to_value(state).expect("model states serialise to JSON")
+    }
+
     /// The representative of `state`'s symmetry class, for models with interchangeable actors.
     /// `None` means no symmetry reduction.
     fn canonical(&self, _state: &Self::State) -> Option<Self::State> {

@@ -134,13 +134,13 @@ impl Trace {
     pub fn from_path<M: Model>(model: &M, path: &Path<M>) -> Trace {
         let actors = model.actors();
         let mut state = model.init_states()[path.init].clone();
-        let mut before = to_value(&state);
+        let mut before = model.state_json(&state);
         let init_state = before.clone();
         let init_fingerprint = format_fingerprint(fingerprint(&state));
         let mut steps = Vec::with_capacity(path.actions.len());
         for action in &path.actions {
             state = model.next_state(&state, action);
-            let after = to_value(&state);
+            let after = model.state_json(&state);
             let info = model.step_info(action);
             let mut changes = Vec::new();
             diff("", &before, &after, &mut changes);
@@ -207,7 +207,7 @@ impl Trace {
                 reason: "fingerprint differs".to_string(),
             });
         }
-        let mut before = to_value(init);
+        let mut before = model.state_json(init);
         if let Some(first) = first_difference(&self.init_state, &before) {
             return Err(ReplayError::Init {
                 init: self.init,
@@ -265,7 +265,7 @@ impl Trace {
                     step.fingerprint
                 )));
             }
-            let after = to_value(&next);
+            let after = model.state_json(&next);
             let mut changes = Vec::new();
             diff("", &before, &after, &mut changes);
             if changes != step.changes {
@@ -319,7 +319,7 @@ fn first_difference(a: &Value, b: &Value) -> Option<String> {
 }
 
 fn to_value<T: Serialize + ?Sized>(value: &T) -> Value {
-    serde_json::to_value(value).expect("model states and actions serialise to JSON")
+    serde_json::to_value(value).expect("model actions serialise to JSON")
 }
 
 /// Appends the leaves that differ between `before` and `after` to `out`.

@@ -142,6 +142,9 @@ impl WithModel for Sampler {
     fn migration(&mut self, model: &Checked<models::migration::Migration>) {
         self.go(model)
     }
+    fn lang(&mut self, model: &Checked<lang::Program>) {
+        self.go(model)
+    }
 }
 
 /// Number of VMs in a job's setup (`setup.vms`), 0 if it has none.

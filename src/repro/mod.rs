@@ -346,4 +346,8 @@ impl WithModel for Repro<'_> {
     fn migration(&mut self, model: &Checked<Migration>) {
         self.go(model, |s, a| model.inner.log_events(s, a))
     }
+    /// A language model names no log events (its steps are not bound to the real stack).
+    fn lang(&mut self, model: &Checked<lang::Program>) {
+        self.go(model, |_, _| &[])
+    }
 }

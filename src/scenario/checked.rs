@@ -25,13 +25,16 @@ pub struct CompiledProperty {
 }
 
 /// The model a scenario checks.
-pub struct Checked<M> {
+pub struct Checked<M: Model> {
     /// The underlying model.
     pub inner: M,
     /// Properties.
     pub props: Vec<CompiledProperty>,
     /// Observations naming an outcome.
     pub observe: Vec<String>,
+    /// The model's own properties the scenario keeps (a language model's built-in range
+    /// property), checked after the scenario's.
+    pub builtin: Vec<Property<M>>,
 }
 
 fn context(obs: Vec<(String, Obs)>) -> HashMapContext<DefaultNumericTypes> {
@@ -144,7 +147,14 @@ impl<M: Observable> Checked<M> {
             inner,
             props: compiled,
             observe,
+            builtin: Vec::new(),
         })
+    }
+
+    /// Keeps `builtin`, properties of the model itself, besides the scenario's.
+    pub fn keeping(mut self, builtin: Vec<Property<M>>) -> Self {
+        self.builtin = builtin;
+        self
     }
 
     fn holds(&self, i: usize, state: &M::State) -> bool {
@@ -209,6 +219,16 @@ impl<M: Observable> Model for Checked<M> {
                 };
                 prop.reading(Footprint::ALL)
             })
+            .chain(self.builtin.iter().enumerate().map(|(i, p)| {
+                let f = move |m: &Self, s: &M::State| m.builtin[i].holds(&m.inner, s);
+                let prop = match p.kind {
+                    PropertyKind::Always => Property::always(&p.name, f),
+                    PropertyKind::AtEnd => Property::at_end(&p.name, f),
+                    PropertyKind::Sometimes => Property::sometimes(&p.name, f),
+                    PropertyKind::Eventually => Property::eventually(&p.name, f),
+                };
+                prop.reading(p.reads)
+            }))
             .collect()
     }
     fn footprint(&self, state: &Self::State, action: &Self::Action) -> Footprint {
@@ -225,5 +245,8 @@ impl<M: Observable> Model for Checked<M> {
     }
     fn canonical(&self, state: &Self::State) -> Option<Self::State> {
         self.inner.canonical(state)
+    }
+    fn state_json(&self, state: &Self::State) -> serde_json::Value {
+        self.inner.state_json(state)
     }
 }

@@ -18,7 +18,7 @@ pub struct ScenarioFile {
     pub title: String,
     /// Where the race comes from: seed files, upstream commits, list posts.
     pub source: Vec<String>,
-    /// `lifecycle`, `network` or `migration`.
+    /// `lifecycle`, `network`, `migration`, or `lang` (a model in the modelling language).
     pub model: String,
     /// The model's setup (its `Config`).
     pub setup: Value,

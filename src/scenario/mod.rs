@@ -65,7 +65,25 @@ pub fn models() -> Vec<ModelInfo> {
         Lifecycle::info(),
         models::network::info(),
         models::migration::info(),
+        ModelInfo {
+            name: "lang",
+            summary: "a model in the modelling language (docs/language.md): setup.file names it, \
+                      setup.params sets its parameters",
+            axes: Vec::new(),
+        },
     ]
+}
+
+/// The setup of a `model: lang` scenario.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LangSetup {
+    /// The model file, relative to the scenario file.
+    file: String,
+    /// Parameter values (bools, integers, enum constants by name); the others take their
+    /// defaults.
+    #[serde(default)]
+    params: BTreeMap<String, serde_json::Value>,
 }
 
 /// A loaded scenario file.
@@ -550,9 +568,45 @@ impl Scenario {
                 let model = self.build(Migration::new(config), job)?;
                 f.migration(&model);
             }
+            "lang" => {
+                let model = self.lang_model(self.config(setup, job)?, job)?;
+                let builtin = sim::Model::properties(&model)
+                    .into_iter()
+                    .filter(|p| p.name == lang::program::RANGE_PROPERTY)
+                    .collect();
+                let model = self.build(Ok(model), job)?.keeping(builtin);
+                f.lang(&model);
+            }
             other => return Err(self.error(format!("model `{other}` is not built in"))),
         }
         Ok(())
+    }
+
+    /// Loads a language model with `setup`'s parameters; its errors are placed in the model file.
+    fn lang_model(&self, setup: LangSetup, job: &Job) -> Result<lang::Program, CliError> {
+        let params = setup
+            .params
+            .iter()
+            .map(|(name, value)| match value {
+                serde_json::Value::Bool(b) => Ok((name.clone(), b.to_string())),
+                serde_json::Value::Number(n) => Ok((name.clone(), n.to_string())),
+                serde_json::Value::String(s) => Ok((name.clone(), s.clone())),
+                other => Err(self.setup_error(
+                    job,
+                    format!("params.{name}: {other} is not a bool, an integer or a name"),
+                )),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let dir = self.path.parent().unwrap_or(Path::new(""));
+        lang::load_file(&dir.join(&setup.file), &params).map_err(|errors| {
+            let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            CliError::bad_input(format!(
+                "{}\n(the model of {}, {})",
+                lines.join("\n"),
+                self.path.display(),
+                Self::place(job)
+            ))
+        })
     }
 
     /// The trace context that lets `vmrace replay` rebuild the model.
@@ -609,6 +663,8 @@ pub trait WithModel {
     fn network(&mut self, model: &Checked<Network>);
     /// With the migration model.
     fn migration(&mut self, model: &Checked<Migration>);
+    /// With a model in the modelling language.
+    fn lang(&mut self, model: &Checked<lang::Program>);
 }
 
 struct NoOp;
@@ -616,6 +672,7 @@ impl WithModel for NoOp {
     fn lifecycle(&mut self, _: &Checked<Lifecycle>) {}
     fn network(&mut self, _: &Checked<Network>) {}
     fn migration(&mut self, _: &Checked<Migration>) {}
+    fn lang(&mut self, _: &Checked<lang::Program>) {}
 }
 
 struct Runner<'a> {
@@ -649,6 +706,9 @@ impl WithModel for Runner<'_> {
         self.go(model)
     }
     fn migration(&mut self, model: &Checked<Migration>) {
+        self.go(model)
+    }
+    fn lang(&mut self, model: &Checked<lang::Program>) {
         self.go(model)
     }
 }

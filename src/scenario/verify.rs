@@ -224,6 +224,9 @@ impl WithModel for Check<'_> {
     fn migration(&mut self, model: &Checked<Migration>) {
         self.go(model)
     }
+    fn lang(&mut self, model: &Checked<lang::Program>) {
+        self.go(model)
+    }
 }
 
 /// Where a witness's property breaks.

@@ -1,0 +1,107 @@
+//! Scenarios on models in the modelling language (`model: lang`): the setup names the model file
+//! and its parameters, observations are its variables by name, the language's built-in range
+//! property is kept, and a bad setup is an error placed in a file, never a panic.
+
+use std::path::{Path, PathBuf};
+use vmrace::scenario::run::Got;
+use vmrace::scenario::Scenario;
+
+const SCENARIO: &str = "title: t
+source: [s]
+model: lang
+setup:
+  file: ../models/lang/refcount.yaml
+  params: {N: 2}
+variants:
+  buggy: {params: {atomic: false}}
+  fixed: {params: {atomic: true}}
+observe: [refs]
+properties:
+  - name: counted
+    at_end: 'refs == 2 && thread1.pc == \"done\" && thread0.seen <= 2'
+expect:
+  buggy: {outcomes: [refs=1, refs=2]}
+  fixed: {outcomes: [refs=2]}
+";
+
+fn load(dir: &Path, text: &str) -> Result<Scenario, vmrace::error::CliError> {
+    Scenario::from_text(&dir.join("t.yaml"), text.to_string())
+}
+
+#[test]
+fn variants_set_parameters_and_properties_read_variables_by_name() {
+    let s = load(Path::new("scenarios"), SCENARIO).unwrap_or_else(|e| panic!("{}", e.message));
+    let jobs = s.jobs().expect("jobs");
+    let got: Vec<(String, Got)> = jobs
+        .iter()
+        .map(|job| (job.variant.clone(), s.run(job, 1).expect("runs").got))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "buggy".to_string(),
+                Got::Outcomes(vec!["refs=1".into(), "refs=2".into()])
+            ),
+            ("fixed".to_string(), Got::Outcomes(vec!["refs=2".into()])),
+        ]
+    );
+}
+
+#[test]
+fn setup_errors_are_placed_in_the_model_file() {
+    let dir = Path::new("scenarios");
+    let e = load(dir, &SCENARIO.replace("{N: 2}", "{N: 9}"))
+        .err()
+        .expect("refused");
+    assert_eq!(e.code, 2);
+    assert!(
+        e.message.contains("models/lang/refcount.yaml:"),
+        "{}",
+        e.message
+    );
+    assert!(e.message.contains("variant `buggy`"), "{}", e.message);
+    let e = load(dir, &SCENARIO.replace("refcount.yaml", "missing.yaml"))
+        .err()
+        .expect("refused");
+    assert!(
+        e.message.contains("missing.yaml:1:1: cannot read"),
+        "{}",
+        e.message
+    );
+    let e = load(dir, &SCENARIO.replace("params: {N: 2}", "parms: {N: 2}"))
+        .err()
+        .expect("refused");
+    assert_eq!(e.code, 2);
+    assert!(e.message.contains("parms"), "{}", e.message);
+    let e = load(dir, &SCENARIO.replace("observe: [refs]", "observe: [ref]"))
+        .err()
+        .expect("refused");
+    assert!(e.message.contains("`ref`"), "{}", e.message);
+}
+
+#[test]
+fn the_built_in_range_property_is_kept() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("lang_scenarios");
+    std::fs::create_dir_all(&dir).expect("temporary directory");
+    let model = std::fs::read_to_string("models/lang/refcount.yaml")
+        .expect("the bundled model")
+        .replace("refs: int 0..3", "refs: int 0..1");
+    std::fs::write(dir.join("small.yaml"), model).expect("written");
+    let text = SCENARIO
+        .replace("../models/lang/refcount.yaml", "small.yaml")
+        .replace("{outcomes: [refs=1, refs=2]}", "violated")
+        .replace("{outcomes: [refs=2]}", "violated");
+    let s = load(&dir, &text).unwrap_or_else(|e| panic!("{}", e.message));
+    for job in s.jobs().expect("jobs") {
+        let run = s.run(&job, 1).expect("runs");
+        assert_eq!(run.got, Got::Violated);
+        assert!(
+            run.broken
+                .iter()
+                .any(|b| b.property == lang::program::RANGE_PROPERTY),
+            "{:?}",
+            run.broken.iter().map(|b| &b.property).collect::<Vec<_>>()
+        );
+    }
+}
