@@ -105,3 +105,61 @@ fn the_built_in_range_property_is_kept() {
         );
     }
 }
+
+fn vmrace(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_vmrace"))
+        .args(args)
+        .output()
+        .expect("vmrace runs")
+}
+
+#[test]
+fn a_range_fault_trace_replays_and_a_changed_model_file_is_refused() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("lang_traces");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("traces")).expect("temporary directory");
+    let model = std::fs::read_to_string("models/lang/refcount.yaml")
+        .expect("the bundled model")
+        .replace("refs: int 0..3", "refs: int 0..1");
+    std::fs::write(dir.join("small.yaml"), &model).expect("written");
+    let text = SCENARIO
+        .replace("../models/lang/refcount.yaml", "small.yaml")
+        .replace("{outcomes: [refs=1, refs=2]}", "violated")
+        .replace("{outcomes: [refs=2]}", "violated");
+    let scenario = dir.join("t.yaml");
+    std::fs::write(&scenario, text).expect("written");
+    let traces = dir.join("traces");
+    let out = vmrace(&[
+        "check",
+        scenario.to_str().expect("utf-8"),
+        "--save-traces",
+        traces.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fault = std::fs::read_dir(&traces)
+        .expect("traces")
+        .map(|e| e.expect("entry").path())
+        .find(|p| {
+            std::fs::read_to_string(p).is_ok_and(|t| t.contains(lang::program::RANGE_PROPERTY))
+        })
+        .expect("a trace of the range property");
+    let fault = fault.to_str().expect("utf-8");
+    let replayed = vmrace(&["replay", fault]);
+    let said = String::from_utf8_lossy(&replayed.stdout).into_owned()
+        + &String::from_utf8_lossy(&replayed.stderr);
+    assert_eq!(replayed.status.code(), Some(0), "{said}");
+    assert!(said.contains("violated"), "{said}");
+    std::fs::write(dir.join("small.yaml"), model + "\n# edited\n").expect("written");
+    let refused = vmrace(&["replay", fault]);
+    let said = String::from_utf8_lossy(&refused.stderr).into_owned();
+    assert_eq!(refused.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("small.yaml") && said.contains("changed"),
+        "{said}"
+    );
+}

@@ -582,6 +582,23 @@ impl Scenario {
         Ok(())
     }
 
+    /// For a `model: lang` scenario, the SHA-256 of `job`'s model file (traces record it, as
+    /// they record the scenario's, so that a replay notices an edited model).
+    pub fn model_file_sha256(&self, job: &Job) -> Option<String> {
+        let bytes = crate::input::read_bytes(&self.model_file(job)?, crate::input::Kind::Scenario);
+        Some(verify::sha256_hex(&bytes.ok()?))
+    }
+
+    /// For a `model: lang` scenario, `job`'s model file (its setup's `file`, relative to the
+    /// scenario file).
+    pub fn model_file(&self, job: &Job) -> Option<PathBuf> {
+        if self.file.model != "lang" {
+            return None;
+        }
+        let setup: LangSetup = self.setup_as(job).ok()?;
+        Some(self.path.parent().unwrap_or(Path::new("")).join(setup.file))
+    }
+
     /// Loads a language model with `setup`'s parameters; its errors are placed in the model file.
     fn lang_model(&self, setup: LangSetup, job: &Job) -> Result<lang::Program, CliError> {
         let params = setup
@@ -615,6 +632,9 @@ impl Scenario {
         c.insert("scenario".into(), self.name.clone());
         c.insert("file".into(), self.path.display().to_string());
         c.insert(verify::SCENARIO_SHA256.into(), self.sha256.clone());
+        if let Some(hash) = self.model_file_sha256(job) {
+            c.insert(verify::MODEL_SHA256.into(), hash);
+        }
         c.insert("variant".into(), job.variant.clone());
         if let Some(case) = &job.case {
             c.insert("case".into(), case.clone());

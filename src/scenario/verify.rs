@@ -18,6 +18,9 @@ use std::path::{Path, PathBuf};
 /// The context key holding the scenario file's SHA-256.
 pub const SCENARIO_SHA256: &str = "scenario_sha256";
 
+/// The context key holding the SHA-256 of a `model: lang` scenario's model file.
+pub const MODEL_SHA256: &str = "model_sha256";
+
 /// The property name a deadlock trace carries.
 pub const DEADLOCK: &str = "deadlock";
 
@@ -126,6 +129,21 @@ pub fn scenario_of(trace: &Trace, path: &Path) -> Result<(Scenario, Job), CliErr
         variant: get("variant")?,
         expected: Expected::Holds,
     };
+    if let Some(want) = trace.context.get(MODEL_SHA256) {
+        let have = scenario.model_file_sha256(&job);
+        if have.as_ref() != Some(want) {
+            return Err(CliError::bad_input(format!(
+                "{}: the model file {} of scenario {} changed since the trace was made (its \
+                 SHA-256 is {}, the trace was made from {want})",
+                path.display(),
+                scenario
+                    .model_file(&job)
+                    .map_or_else(|| "?".into(), |f| f.display().to_string()),
+                scenario.name,
+                have.as_deref().unwrap_or("unreadable")
+            )));
+        }
+    }
     if !scenario
         .jobs()?
         .iter()
@@ -150,7 +168,9 @@ pub fn scenario_of(trace: &Trace, path: &Path) -> Result<(Scenario, Job), CliErr
 pub fn verify(trace: &Trace, path: &Path) -> Result<Verified, CliError> {
     let (scenario, job) = scenario_of(trace, path)?;
     if let Some(p) = &trace.property {
-        let known = p == DEADLOCK || scenario.file.properties.iter().any(|q| q.name == *p);
+        let known = p == DEADLOCK
+            || scenario.file.properties.iter().any(|q| q.name == *p)
+            || (scenario.file.model == "lang" && p == lang::program::RANGE_PROPERTY);
         if !known {
             return Err(CliError::bad_input(format!(
                 "{}: the trace's property `{p}` is not a property of scenario {}",
