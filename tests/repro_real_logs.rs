@@ -475,20 +475,7 @@ fn api_entry_lines_of_every_call_are_read() {
              {pre} virDomainCreateWithFlags:6600 : dom=0x7f, (VM: name=A, uuid=1), flags=0x0\n"
         ),
     );
-    let file = dir.join("lifecycle.yaml");
-    let o = vmrace(&[
-        "new",
-        "--from-log",
-        lifecycle.to_str().unwrap(),
-        "--out",
-        file.to_str().unwrap(),
-    ]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let file = new_from_log(&dir, &lifecycle).unwrap_or_else(|e| panic!("{e}"));
     let text = std::fs::read_to_string(&file).unwrap();
     let at = |op: &str| {
         text.find(&format!("- {op}:"))
@@ -503,20 +490,7 @@ fn api_entry_lines_of_every_call_are_read() {
         "migration.log",
         &format!("{pre} virDomainMigrateToURI3:9631 : dom=0x55d1, (VM: name=A, uuid=0d9e), dconnuri=qemu+ssh://dst/system, flags=0x1\n"),
     );
-    let file = dir.join("migration.yaml");
-    let o = vmrace(&[
-        "new",
-        "--from-log",
-        migration.to_str().unwrap(),
-        "--out",
-        file.to_str().unwrap(),
-    ]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let file = new_from_log(&dir, &migration).unwrap_or_else(|e| panic!("{e}"));
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(
         text.contains("model: migration") && text.contains("- migrate"),
