@@ -13,20 +13,14 @@ const QUIET_FOR: Duration = Duration::from_secs(1);
 /// How often the line is redrawn.
 const REDRAW_EVERY: Duration = Duration::from_millis(200);
 
-/// A progress line fed by a search's [`Live`] figures.
-pub struct Progress {
-    bar: Option<ProgressBar>,
-    live: Option<Arc<Live>>,
-}
+/// A progress line fed by a search's [`Live`] figures (nothing off a terminal).
+pub struct Progress(Option<(ProgressBar, Arc<Live>)>);
 
 impl Progress {
     /// Starts watching a search of `what` (a terminal only; elsewhere a no-op).
     pub fn start(what: &str) -> Progress {
         if !std::io::stderr().is_terminal() {
-            return Progress {
-                bar: None,
-                live: None,
-            };
+            return Progress(None);
         }
         let live = Arc::new(Live::default());
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
@@ -50,20 +44,17 @@ impl Progress {
                 std::thread::sleep(REDRAW_EVERY);
             }
         });
-        Progress {
-            bar: Some(bar),
-            live: Some(live),
-        }
+        Progress(Some((bar, live)))
     }
 
     /// Where the search publishes its figures (`None` when nothing is shown).
     pub fn live(&self) -> Option<Arc<Live>> {
-        self.live.clone()
+        self.0.as_ref().map(|(_, live)| live.clone())
     }
 
     /// Clears the line.
     pub fn finish(self) {
-        if let Some(bar) = self.bar {
+        if let Some((bar, _)) = self.0 {
             bar.finish_and_clear();
         }
     }

@@ -596,7 +596,12 @@ impl Scenario {
             return None;
         }
         let setup: LangSetup = self.setup_as(job).ok()?;
-        Some(self.path.parent().unwrap_or(Path::new("")).join(setup.file))
+        Some(self.beside(&setup.file))
+    }
+
+    /// `file` as a path relative to this scenario's file.
+    fn beside(&self, file: &str) -> PathBuf {
+        self.path.parent().unwrap_or(Path::new("")).join(file)
     }
 
     /// Loads a language model with `setup`'s parameters; its errors are placed in the model file.
@@ -614,8 +619,7 @@ impl Scenario {
                 )),
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let dir = self.path.parent().unwrap_or(Path::new(""));
-        lang::load_file(&dir.join(&setup.file), &params).map_err(|errors| {
+        lang::load_file(&self.beside(&setup.file), &params).map_err(|errors| {
             let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
             CliError::bad_input(format!(
                 "{}\n(the model of {}, {})",
