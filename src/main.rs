@@ -451,7 +451,8 @@ fn main() -> ExitCode {
             )
         }
     };
-    match result {
+    // a real replay's error caused by a signal's cleanup must not end the process before it
+    match vmrace::real::signals::settle(result) {
         Ok(code) => ExitCode::from(code as u8),
         // A closed stdout (`vmrace check | head -1`) ends the run quietly, like other tools.
         Err(CliError { code, .. }) if code == EXIT_BROKEN_PIPE => ExitCode::from(code as u8),

@@ -3,13 +3,22 @@
 //! 128 + signal. The back ends each offer a handler of their own for programs that use only
 //! one; installing this one turns theirs into no-ops, so no other handler's exit can cut its
 //! cleanup short.
+//!
+//! The replay's own thread keeps running while the handler works: killing QEMU makes its QMP
+//! calls fail, and an error returned from there could end the process (with another status)
+//! before the handler is done. Each back end's `cleanup_all` therefore closes its registry
+//! (nothing new is created after it), and the replays pass their result through [`settle`],
+//! which never returns once a signal has arrived.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
+/// Set by the handler before it cleans up anything.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// Installs the handler (a thread waiting for the signals) once; later calls return the first
 /// outcome.
@@ -20,6 +29,21 @@ pub fn install() -> std::io::Result<()> {
         .map_err(std::io::Error::other)
 }
 
+/// Whether the handler has caught a signal (and is cleaning up, then exiting).
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// Returns `result` unless a signal has arrived; then waits for the handler to end the process
+/// (whatever went wrong on this thread was caused by the cleanup, and must not end the process
+/// first).
+pub fn settle<T>(result: T) -> T {
+    while interrupted() {
+        std::thread::park();
+    }
+    result
+}
+
 fn spawn() -> std::io::Result<()> {
     super::qemu::cleanup::defer_to_program_handler();
     super::net::defer_to_program_handler();
@@ -28,6 +52,7 @@ fn spawn() -> std::io::Result<()> {
         .name("vmrace-signals".into())
         .spawn(move || {
             if let Some(signal) = signals.forever().next() {
+                INTERRUPTED.store(true, Ordering::SeqCst);
                 super::qemu::cleanup::cleanup_all();
                 super::migration_replay::storage::cleanup_all();
                 super::net::cleanup_all();

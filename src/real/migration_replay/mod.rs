@@ -97,8 +97,10 @@ pub(crate) fn launch_config(
             .extend(["-incoming".into(), format!("unix:{}", sock.display())]);
     }
     let paths: Vec<_> = storage.disks.iter().map(|d| d.path.clone()).collect();
-    let run = tempdir_in(&storage.dir)?;
-    cfg.wrapper = devns::launch_wrapper(&run, &paths)?;
+    cfg.wrapper = storage.while_open(|| {
+        let run = tempdir_in(&storage.dir)?;
+        devns::launch_wrapper(&run, &paths)
+    })?;
     Ok(cfg)
 }
 
@@ -143,8 +145,13 @@ fn config(scenario: &Scenario, job: &Job) -> Result<Config, CliError> {
 }
 
 /// Replays `trace` (of `scenario`'s `job`) against two real QEMUs and compares the observed end
-/// state with the model's prediction.
+/// state with the model's prediction. Never returns once a SIGINT/SIGTERM has arrived: the
+/// program's handler cleans up and ends the process.
 pub fn replay(scenario: &Scenario, job: &Job, trace: &Trace) -> Result<RealOutcome, CliError> {
+    crate::real::signals::settle(replay_on_host(scenario, job, trace))
+}
+
+fn replay_on_host(scenario: &Scenario, job: &Job, trace: &Trace) -> Result<RealOutcome, CliError> {
     let cfg = config(scenario, job)?;
     let all = scenario
         .replay(job, trace)?

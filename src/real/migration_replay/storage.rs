@@ -4,7 +4,9 @@
 //! on the host; the others under the replay's temporary directory (the file system QEMU shares
 //! with the host). `retarget` builds the disk's second chain and swaps the source link, as a
 //! storage agent renaming a volume does. Everything (links, nodes, loop devices, directories)
-//! is removed on drop, and by [`cleanup_all`] from the binary's signal handler.
+//! is removed on drop, and by [`cleanup_all`] from the binary's signal handler. Every change to
+//! the host happens with the registry locked, and [`cleanup_all`] closes it: a replay thread
+//! still running after a signal cannot recreate what the handler removed.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -12,7 +14,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use models::migration::DiskConfig;
 
@@ -28,8 +30,31 @@ struct Undo {
     dirs: Vec<PathBuf>,
 }
 
-static LIVE: Mutex<BTreeMap<u32, Undo>> = Mutex::new(BTreeMap::new());
+/// The storages alive in this process, and whether [`cleanup_all`] has closed the registry.
+struct Live {
+    closed: bool,
+    undo: BTreeMap<u32, Undo>,
+}
+
+static LIVE: Mutex<Live> = Mutex::new(Live {
+    closed: false,
+    undo: BTreeMap::new(),
+});
 static NEXT: AtomicU32 = AtomicU32::new(1);
+
+fn live() -> MutexGuard<'static, Live> {
+    LIVE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Runs `change` (which alters the host) with the registry locked, unless [`cleanup_all`] has
+/// closed it.
+fn changing<T>(change: impl FnOnce(&mut BTreeMap<u32, Undo>) -> Result<T>) -> Result<T> {
+    let mut live = live();
+    if live.closed {
+        return Err(Error::Interrupted("no storage is changed"));
+    }
+    change(&mut live.undo)
+}
 
 /// Detaches `dev` (a busy device is detached by the kernel at its last close), retrying for
 /// a second while `losetup` fails; says so on stderr if it never succeeds.
@@ -56,10 +81,13 @@ fn undo(u: &Undo) {
 }
 
 /// Removes every live replay storage (loop devices, `/dev/vmrace-*` trees, temporary
-/// directories); returns how many there were. For the signal handler.
+/// directories) and closes the registry: later [`HostStorage::create`] and
+/// [`HostStorage::retarget`] calls fail without touching the host. Returns how many storages
+/// there were. For the signal handler.
 pub fn cleanup_all() -> usize {
-    let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
-    let all = std::mem::take(&mut *live);
+    let mut live = live();
+    live.closed = true;
+    let all = std::mem::take(&mut live.undo);
     for u in all.values() {
         undo(u);
     }
@@ -140,30 +168,35 @@ impl HostStorage {
         let tag = format!("vmrace-{}-{id}", std::process::id());
         let dir = std::env::temp_dir().join(format!("{tag}-mig"));
         let dev = PathBuf::from("/dev").join(&tag);
-        let mut undo_list = Undo {
-            loops: Vec::new(),
-            dirs: vec![dev.clone(), dir.clone()],
-        };
-        LIVE.lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id, undo_list.clone());
         let mut storage = HostStorage {
             id,
             dir,
             dev,
             disks: Vec::new(),
         };
-        for d in [&storage.dir, &storage.dev] {
-            fs::create_dir_all(d).map_err(|e| Error::io(format!("mkdir {}", d.display()), e))?;
-        }
-        for (i, cfg) in disks.iter().enumerate() {
-            let disk = storage.make_disk(i, cfg, &mut undo_list)?;
-            storage.disks.push(disk);
-            LIVE.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(id, undo_list.clone());
-        }
+        // on error `storage` is dropped, which undoes what is registered
+        changing(|live| {
+            let undo_list = live.entry(id).or_insert_with(|| Undo {
+                loops: Vec::new(),
+                dirs: vec![storage.dev.clone(), storage.dir.clone()],
+            });
+            for d in [&storage.dir, &storage.dev] {
+                fs::create_dir_all(d)
+                    .map_err(|e| Error::io(format!("mkdir {}", d.display()), e))?;
+            }
+            for (i, cfg) in disks.iter().enumerate() {
+                let disk = storage.make_disk(i, cfg, undo_list)?;
+                storage.disks.push(disk);
+            }
+            Ok(())
+        })?;
         Ok(storage)
+    }
+
+    /// Runs `change` (which creates something under [`HostStorage::dir`]) with the registry
+    /// locked, unless a signal's cleanup has already removed the storage.
+    pub fn while_open<T>(&self, change: impl FnOnce() -> Result<T>) -> Result<T> {
+        changing(|_| change())
     }
 
     /// Where a scenario path lives on this host.
@@ -249,24 +282,23 @@ impl HostStorage {
     /// The storage agent's `retarget`: every disk with a second chain gets it built and its
     /// source link swapped to it. Returns what changed, for the report.
     pub fn retarget(&self) -> Result<String> {
-        let mut done = Vec::new();
-        for disk in &self.disks {
-            if let Some(chain) = &disk.retarget {
-                self.build_chain(disk, chain)?;
-                relink(&disk.path, &chain[0])?;
-                done.push(format!("{} -> {}", disk.path.display(), chain[0].display()));
+        changing(|_| {
+            let mut done = Vec::new();
+            for disk in &self.disks {
+                if let Some(chain) = &disk.retarget {
+                    self.build_chain(disk, chain)?;
+                    relink(&disk.path, &chain[0])?;
+                    done.push(format!("{} -> {}", disk.path.display(), chain[0].display()));
+                }
             }
-        }
-        Ok(done.join("; "))
+            Ok(done.join("; "))
+        })
     }
 }
 
 impl Drop for HostStorage {
     fn drop(&mut self) {
-        let entry = LIVE
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&self.id);
+        let entry = live().undo.remove(&self.id);
         if let Some(u) = entry {
             undo(&u);
         }

@@ -19,6 +19,9 @@ pub enum NetError {
         "real network replay must run as root (it creates network namespaces and tap devices)"
     )]
     NotRoot,
+    /// A SIGINT/SIGTERM's cleanup has torn the sandboxes down; no new one is set up.
+    #[error("interrupted: no network sandbox is set up after the signal's cleanup")]
+    Interrupted,
     /// An external program is not installed; the message names the Debian package to install.
     #[error("`{tool}` not found in PATH or /usr/sbin, /sbin, /usr/bin, /bin: install the Debian package `{package}` (apt-get install -y {package})")]
     MissingTool {

@@ -14,29 +14,49 @@ use super::error::{NetError, Result};
 use super::sandbox::{lock, State};
 use super::tools::{run, which};
 
-/// Live sandboxes by id. Lock order: this registry first, then a sandbox state, never the
-/// reverse (sandbox teardown unregisters before locking its own state).
-static LIVE: Mutex<BTreeMap<u64, Arc<Mutex<State>>>> = Mutex::new(BTreeMap::new());
+/// Live sandboxes by id, and whether [`cleanup_all`] has closed the registry. Lock order: this
+/// registry first, then a sandbox state, never the reverse (sandbox teardown unregisters before
+/// locking its own state).
+struct Live {
+    sandboxes: BTreeMap<u64, Arc<Mutex<State>>>,
+    closed: bool,
+}
+
+static LIVE: Mutex<Live> = Mutex::new(Live {
+    sandboxes: BTreeMap::new(),
+    closed: false,
+});
 /// Whether [`install_signal_handler`] already ran.
 static HANDLER: Mutex<bool> = Mutex::new(false);
 
-fn live() -> std::sync::MutexGuard<'static, BTreeMap<u64, Arc<Mutex<State>>>> {
+fn live() -> std::sync::MutexGuard<'static, Live> {
     LIVE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-pub(crate) fn register(id: u64, state: Arc<Mutex<State>>) {
-    live().insert(id, state);
+/// Registers a sandbox before it creates anything; refuses once [`cleanup_all`] has run.
+pub(crate) fn register(id: u64, state: Arc<Mutex<State>>) -> Result<()> {
+    let mut live = live();
+    if live.closed {
+        return Err(NetError::Interrupted);
+    }
+    live.sandboxes.insert(id, state);
+    Ok(())
 }
 
 pub(crate) fn unregister(id: u64) {
-    live().remove(&id);
+    live().sandboxes.remove(&id);
 }
 
-/// Tears down every live sandbox of this process, printing problems to stderr. Meant for a
-/// caller's own signal handler; [`install_signal_handler`] calls it for you. Sandboxes cleaned
-/// this way become inert: later operations on them fail and dropping them does nothing.
+/// Tears down every live sandbox of this process, printing problems to stderr, and closes the
+/// registry (no sandbox is created after it). Meant for a caller's own signal handler;
+/// [`install_signal_handler`] calls it for you. Sandboxes cleaned this way become inert: later
+/// operations on them fail and dropping them does nothing.
 pub fn cleanup_all() {
-    let sandboxes: Vec<_> = std::mem::take(&mut *live()).into_values().collect();
+    let sandboxes: Vec<_> = {
+        let mut live = live();
+        live.closed = true;
+        std::mem::take(&mut live.sandboxes).into_values().collect()
+    };
     for state in sandboxes {
         let mut state = lock(&state);
         for problem in state.cleanup() {

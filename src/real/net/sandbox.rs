@@ -134,7 +134,7 @@ impl Sandbox {
             dir_created: false,
             cleaned: false,
         }));
-        registry::register(id, Arc::clone(&state));
+        registry::register(id, Arc::clone(&state))?;
         let sandbox = Sandbox {
             id,
             netns,
@@ -225,6 +225,10 @@ impl State {
     /// Creates directory, namespace, Linux bridge and (if configured) OVS, recording each
     /// resource as soon as it exists.
     fn setup(&mut self) -> Result<()> {
+        if self.cleaned {
+            // a signal's cleanup ran between registration and now
+            return Err(NetError::Interrupted);
+        }
         if self.dir.exists() {
             // Same pid and counter as ours: left by a dead earlier process with this pid.
             std::fs::remove_dir_all(&self.dir)

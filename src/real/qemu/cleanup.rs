@@ -24,11 +24,14 @@ pub struct LiveRun {
 struct Registry {
     next: u64,
     runs: BTreeMap<u64, LiveRun>,
+    /// Set by [`cleanup_all`]: no QEMU starts after it.
+    closed: bool,
 }
 
 static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
     next: 1,
     runs: BTreeMap::new(),
+    closed: false,
 });
 static HANDLER: OnceLock<std::result::Result<(), String>> = OnceLock::new();
 
@@ -81,13 +84,16 @@ fn kill_all(reg: &mut Registry) -> usize {
 }
 
 /// Kills (SIGKILL) and reaps every registered QEMU and removes its run
-/// directory, without exiting; returns how many there were. For a program
+/// directory, without exiting, and closes the registry: later starts fail
+/// with [`Error::Interrupted`]. Returns how many there were. For a program
 /// that has its own signal handler (e.g. one that also cleans up
 /// `real::net`): call this from it. The owning [`Qemu`](super::Qemu)
 /// values then skip killing (the pid may already be reused) and should only
 /// be dropped.
 pub fn cleanup_all() -> usize {
-    kill_all(&mut registry())
+    let mut reg = registry();
+    reg.closed = true;
+    kill_all(&mut reg)
 }
 
 fn kill_and_remove(run: &LiveRun) {
@@ -104,10 +110,14 @@ fn kill_and_remove(run: &LiveRun) {
 
 /// Runs `spawn` (which creates a run directory and starts QEMU in it) with
 /// the registry locked and registers the run it returns, so a signal cannot
-/// fall between the start and the registration. Returns the registration id
+/// fall between the start and the registration; refuses once [`cleanup_all`]
+/// has closed the registry. Returns the registration id
 /// and the rest of what `spawn` returned.
 pub(crate) fn register_spawn<T>(spawn: impl FnOnce() -> Result<(LiveRun, T)>) -> Result<(u64, T)> {
     let mut reg = registry();
+    if reg.closed {
+        return Err(Error::Interrupted("no QEMU is started"));
+    }
     let (run, value) = spawn()?;
     let id = reg.next;
     reg.next += 1;

@@ -61,6 +61,9 @@ pub enum Error {
         /// What was wrong.
         msg: String,
     },
+    /// A SIGINT/SIGTERM's cleanup has removed the replay's resources; nothing new is created.
+    #[error("interrupted: {0} after the signal's cleanup")]
+    Interrupted(&'static str),
     /// A host-side set-up step failed (mount namespace, loop device, storage links).
     #[error("host set-up: {0}")]
     Host(String),
