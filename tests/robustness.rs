@@ -395,6 +395,49 @@ fn oversized_files_are_refused_before_they_are_read_whole() {
     );
 }
 
+/// A language scenario whose model file is oversized or pathologically nested is refused at
+/// the model file, fast, like a scenario file.
+#[test]
+fn language_model_files_get_the_scenario_files_limits() {
+    let dir = tempdir("lang-model");
+    let scenario = |model: &str| {
+        file(
+            &dir,
+            &format!("{model}.scenario.yaml"),
+            &format!(
+                "title: t\nsource: [x]\nmodel: lang\nsetup: {{file: {model}}}\n\
+                 variants: {{v: {{}}}}\nexpect: {{v: holds}}\n"
+            ),
+        )
+    };
+    let big = dir.join("big.yaml");
+    std::fs::File::create(&big)
+        .and_then(|f| f.set_len((1 << 20) + 1))
+        .expect("a sparse file");
+    let path = scenario("big.yaml");
+    assert_bad(
+        &within(20, &["check", &path]),
+        &[
+            &format!("{}:1:1", big.display()),
+            "larger than the 1 MiB a model file may have",
+        ],
+    );
+    let deep = file(
+        &dir,
+        "deep.yaml",
+        &format!(
+            "model: m\nglobals: {}{}\n",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        ),
+    );
+    let path = scenario("deep.yaml");
+    assert_bad(
+        &within(20, &["check", &path]),
+        &[&format!("{deep}:2:138"), "nested deeper than 128"],
+    );
+}
+
 #[test]
 fn properties_at_the_limits_are_parsed_once_not_once_per_job() {
     let dir = tempdir("parse-once");

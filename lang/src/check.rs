@@ -830,7 +830,11 @@ impl<'a> Checker<'a> {
                             return self.error(
                                 &scope.anchors,
                                 rhs.at,
-                                format!("the value's range {a}..{b} never fits {lo}..{hi}"),
+                                if a == b {
+                                    format!("the value {a} is outside {lo}..{hi}")
+                                } else {
+                                    format!("the value's range {a}..{b} never fits {lo}..{hi}")
+                                },
                             );
                         }
                         (a < lo || b > hi).then(|| {
@@ -845,7 +849,7 @@ impl<'a> Checker<'a> {
                     (a, b) if a == b => None,
                     (a, b) => {
                         let msg = format!(
-                            "cannot assign a {} to a {}",
+                            "cannot assign a value of type {} to a place of type {}",
                             self.type_name(b),
                             self.type_name(a)
                         );

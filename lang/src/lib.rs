@@ -27,32 +27,61 @@ pub fn load(
     text: &str,
     params: &[(String, String)],
 ) -> Result<Program, Vec<Diagnostic>> {
+    sim::yaml::check(text).map_err(|e| {
+        vec![Diagnostic {
+            file: path.to_string(),
+            line: e.line,
+            column: e.column,
+            message: e.what,
+        }]
+    })?;
     let file: syntax::File = serde_yaml_ng::from_str(text).map_err(|e| {
-        let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+        let (place, message) = sim::yaml::describe(&e);
+        let (line, column) = place.unwrap_or((1, 1));
         vec![Diagnostic {
             file: path.to_string(),
             line,
             column,
-            message: e.to_string(),
+            message,
         }]
     })?;
     let checked = check::check(path, text, &file, params)?;
     Ok(Program::new(&checked))
 }
 
-/// Reads and loads a model file.
+/// The largest model file [`load_file`] reads, in bytes (1 MiB; real models are a few KiB).
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+
+/// Reads (at most [`MAX_FILE_BYTES`] of UTF-8 text) and loads a model file.
 pub fn load_file(
     path: &std::path::Path,
     params: &[(String, String)],
 ) -> Result<Program, Vec<Diagnostic>> {
+    use std::io::Read;
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let refuse = |message: String| {
         vec![Diagnostic {
             file: shown.clone(),
             line: 1,
             column: 1,
-            message: format!("cannot read: {e}"),
+            message,
         }]
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| refuse(format!("cannot read: {e}")))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(refuse(format!(
+            "larger than the {} MiB a model file may have",
+            MAX_FILE_BYTES >> 20
+        )));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        refuse(format!(
+            "cannot read: not UTF-8 text (byte {})",
+            e.utf8_error().valid_up_to()
+        ))
     })?;
     load(&shown, &text, params)
 }

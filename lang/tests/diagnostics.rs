@@ -49,7 +49,7 @@ fn errors_name_the_place_and_suggest() {
     );
     assert_eq!(
         error(&with("true", "used = kernel[0]")),
-        "bad.yaml:14:21: cannot assign a bool to a int 0..3"
+        "bad.yaml:14:21: cannot assign a value of type bool to a place of type int 0..3"
     );
     assert_eq!(
         error(&with("kernel[0] &&", "used = 0")),

@@ -5,6 +5,9 @@
 //! document beyond [`node_budget`] nodes ("billion laughs": serde_yaml_ng's own repetition
 //! limit still lets one anchor of n nodes be used n times). Deep block nesting needs no check:
 //! its indentation makes it linear, and serde_yaml_ng refuses more than 128 levels.
+//!
+//! Also: serde_yaml_ng's errors as a place and a message said once ([`describe`]), with a
+//! "did you mean" for a misspelt key or variant ([`with_suggestion`], [`closest`]).
 
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::cell::Cell;
@@ -339,4 +342,51 @@ mod tests {
         // The same anchors used once each are fine.
         assert_eq!(check("a: &a [x, y]\nb: *a\n"), Ok(()));
     }
+}
+
+/// A parse error of serde_yaml_ng as a 1-based place (when it has one) and its message, the
+/// message without the " at line L column C" serde appends (the place goes in front instead) and
+/// with a suggestion for a misspelt key or variant.
+pub fn describe(e: &serde_yaml_ng::Error) -> (Option<(usize, usize)>, String) {
+    let mut message = e.to_string();
+    let place = e.location().map(|l| (l.line(), l.column()));
+    if let Some((line, column)) = place {
+        let tail = format!(" at line {line} column {column}");
+        if let Some(at) = message.rfind(&tail) {
+            message.replace_range(at..at + tail.len(), "");
+        }
+    }
+    (place, with_suggestion(&message))
+}
+
+/// Adds "did you mean" to serde's "unknown field `x`, expected one of …" and "unknown variant
+/// `x`, expected one of …" messages.
+pub fn with_suggestion(message: &str) -> String {
+    let Some(rest) = ["unknown field `", "unknown variant `"]
+        .iter()
+        .find_map(|prefix| message.split(prefix).nth(1))
+    else {
+        return message.to_string();
+    };
+    let found = rest.split('`').next().unwrap_or("");
+    let candidates: Vec<&str> = message
+        .split("expected ")
+        .nth(1)
+        .map(|list| list.split('`').skip(1).step_by(2).collect())
+        .unwrap_or_default();
+    match closest(found, candidates) {
+        Some(best) => format!("{message} (did you mean `{best}`?)"),
+        None => message.to_string(),
+    }
+}
+
+/// The closest of `candidates` to `found`, if close enough to be a typo (Jaro-Winkler
+/// similarity above 0.8).
+pub fn closest<'a>(found: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(found, c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
 }

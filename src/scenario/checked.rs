@@ -54,7 +54,7 @@ fn context(obs: Vec<(String, Obs)>) -> HashMapContext<DefaultNumericTypes> {
 /// Says that `n` is not an observation, with a suggestion and the list.
 fn unknown(n: &str, observed: &[(String, Obs)]) -> String {
     let names: Vec<&str> = observed.iter().map(|(n, _)| n.as_str()).collect();
-    let hint = crate::scenario::file::suggest(n, &names)
+    let hint = sim::yaml::closest(n, names.iter().copied())
         .map(|s| format!(" (did you mean `{s}`?)"))
         .unwrap_or_default();
     format!(

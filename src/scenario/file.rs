@@ -335,51 +335,13 @@ pub fn parse(path: &Path, text: &str) -> Result<ScenarioFile, CliError> {
         ))
     })?;
     serde_yaml_ng::from_str(text).map_err(|e| {
-        let mut message = e.to_string();
-        let place = match e.location() {
-            Some(l) => {
-                // serde_yaml_ng ends its message with the place; it goes in front instead.
-                let tail = format!(" at line {} column {}", l.line(), l.column());
-                if let Some(at) = message.rfind(&tail) {
-                    message.replace_range(at..at + tail.len(), "");
-                }
-                format!("{}:{}:{}", path.display(), l.line(), l.column())
-            }
+        let (place, message) = sim::yaml::describe(&e);
+        let place = match place {
+            Some((line, column)) => format!("{}:{line}:{column}", path.display()),
             None => path.display().to_string(),
         };
-        CliError::bad_input(format!("{place}: {}", with_suggestion(&message)))
+        CliError::bad_input(format!("{place}: {message}"))
     })
-}
-
-/// Adds "did you mean" to serde's "unknown field `x`, expected one of …" and "unknown variant
-/// `x`, expected one of …" messages.
-pub fn with_suggestion(message: &str) -> String {
-    let Some(rest) = ["unknown field `", "unknown variant `"]
-        .iter()
-        .find_map(|prefix| message.split(prefix).nth(1))
-    else {
-        return message.to_string();
-    };
-    let found = rest.split('`').next().unwrap_or("");
-    let candidates: Vec<&str> = message
-        .split("expected ")
-        .nth(1)
-        .map(|list| list.split('`').skip(1).step_by(2).collect())
-        .unwrap_or_default();
-    match suggest(found, &candidates) {
-        Some(best) => format!("{message} (did you mean `{best}`?)"),
-        None => message.to_string(),
-    }
-}
-
-/// The closest candidate to `found`, if close enough to be a typo.
-pub fn suggest<'a>(found: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    candidates
-        .iter()
-        .map(|c| (strsim::jaro_winkler(found, c), *c))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
 }
 
 /// Every `*.yaml` file under the given paths (files as given, directories searched, sorted).

@@ -139,7 +139,7 @@ impl Scenario {
         };
         if !models().iter().any(|m| m.name == scenario.file.model) {
             let names: Vec<&str> = models().iter().map(|m| m.name).collect();
-            let hint = file::suggest(&scenario.file.model, &names)
+            let hint = sim::yaml::closest(&scenario.file.model, names.iter().copied())
                 .map(|s| format!(" (did you mean `{s}`?)"))
                 .unwrap_or_default();
             return Err(scenario.error_at(
@@ -263,7 +263,7 @@ impl Scenario {
             for key in map.keys() {
                 if !known.contains(key.as_str()) {
                     let refs: Vec<&str> = variants.iter().map(String::as_str).collect();
-                    let hint = file::suggest(key, &refs)
+                    let hint = sim::yaml::closest(key, refs.iter().copied())
                         .map(|s| format!(" (did you mean `{s}`?)"))
                         .unwrap_or_default();
                     return Err(self.error(format!("expect{at}: unknown variant `{key}`{hint}")));
@@ -519,7 +519,7 @@ impl Scenario {
         let json =
             serde_json::to_value(&setup).map_err(|e| self.error(format!("setup ({at}): {e}")))?;
         serde_json::from_value(json).map_err(|e| {
-            let message = file::with_suggestion(&e.to_string());
+            let message = sim::yaml::with_suggestion(&e.to_string());
             // The merged setup has no places: find the named key or value in the file, in the
             // sections merged into this job's setup (the variant's, the case's, then `setup`).
             let mut sections = vec![format!("variant `{}`", job.variant)];

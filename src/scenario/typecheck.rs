@@ -203,7 +203,7 @@ pub fn outcome(text: &str, observe: &[String], types: &ObsTypes) -> Result<(), S
             let listed = if refs.contains(&found) {
                 "out of order".to_string()
             } else {
-                let hint = super::file::suggest(found, &refs)
+                let hint = sim::yaml::closest(found, refs.iter().copied())
                     .map(|s| format!(", did you mean `{s}`?"))
                     .unwrap_or_default();
                 format!("not an observation `observe:` names{hint}")
