@@ -149,22 +149,29 @@ pub fn leaf(path: &str) -> &str {
     last.split('[').next().unwrap_or(last)
 }
 
-/// Field names an expression or observation mentions: the last segment of each dotted name.
+/// Field names an expression or observation mentions: the last segment of each name, dotted
+/// (`A.killed`) or bare (a language model's `active`), outside quoted strings; numbers and
+/// `true`/`false`/`null` are not names.
 pub fn mentioned(texts: &[String]) -> Vec<String> {
     let mut out = Vec::new();
     for text in texts {
         let mut word = String::new();
+        let mut quoted = false;
         for c in text.chars().chain(std::iter::once(' ')) {
-            if c.is_alphanumeric() || c == '_' || c == '.' || c == '-' {
+            if !quoted && (c.is_alphanumeric() || c == '_' || c == '.' || c == '-') {
                 word.push(c);
-            } else {
-                if let Some((_, last)) = word.rsplit_once('.') {
-                    let n = norm(last);
-                    if !n.is_empty() && !out.contains(&n) {
-                        out.push(n);
-                    }
-                }
-                word.clear();
+                continue;
+            }
+            let last = word.rsplit('.').next().unwrap_or("");
+            let name = last.starts_with(|f: char| f.is_alphabetic() || f == '_')
+                && !matches!(last, "true" | "false" | "null");
+            let n = norm(last);
+            if name && !n.is_empty() && !out.contains(&n) {
+                out.push(n);
+            }
+            word.clear();
+            if c == '"' {
+                quoted = !quoted;
             }
         }
     }
@@ -396,6 +403,8 @@ mod tests {
             "A.result".into(),
         ]);
         assert_eq!(got, vec!["killed", "fakereboot", "result"]);
+        let bare = mentioned(&["stopped_under_job == false && refs < 2".into()]);
+        assert_eq!(bare, vec!["stoppedunderjob", "refs"]);
     }
 
     #[test]
