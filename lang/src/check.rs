@@ -710,9 +710,11 @@ impl<'a> Checker<'a> {
                 );
             }
         }
-        let uses = std::mem::take(&mut self.sync.uses);
+        let needed = locks::needed_checks(&steps, self.sync.uses.len());
+        self.owner_sites(&mut steps, &needed);
         let vars: Vec<&str> = self.vars.iter().map(|(v, _)| v.name.as_str()).collect();
-        self.errors.extend(locks::check(name, &steps, &uses, &vars));
+        let errors = locks::check(name, &steps, &self.sync.uses, &vars);
+        self.errors.extend(errors);
         self.templates[t].steps = steps;
         Ok(())
     }

@@ -135,14 +135,16 @@ impl Objects {
                 both(mutex, 1, f);
                 false
             }
-            SyncStmt::Unlock { mutex, .. } => {
+            SyncStmt::Unlock { mutex, site, .. } => {
                 both(mutex, 1, f);
-                true
+                site.is_some()
             }
-            SyncStmt::Wait { cond, mutex, .. } => {
+            SyncStmt::Wait {
+                cond, mutex, site, ..
+            } => {
                 both(cond, 1, f);
                 both(mutex, 1, f);
-                true
+                site.is_some()
             }
             SyncStmt::Signal { cond, .. } | SyncStmt::Broadcast { cond } => {
                 both(cond, 1, f);

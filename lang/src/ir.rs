@@ -95,17 +95,18 @@ pub enum SyncStmt {
         /// The acting instance's number.
         actor: TExpr,
     },
-    /// `unlock(m)`: `m` is free; a fault at `site` when the actor does not hold it.
+    /// `unlock(m)`: `m` is free; a fault at `site` when the actor does not hold it (no check
+    /// when the program's every path to it took `m`).
     Unlock {
         /// The mutex.
         mutex: Place,
         /// The acting instance's number.
         actor: TExpr,
         /// The ownership check's site.
-        site: u32,
+        site: Option<u32>,
     },
     /// `wait(c, m)`: releases `m`, joins `c`'s waiters and goes to the wake step `wake`; a fault
-    /// at `site` when the actor does not hold `m`.
+    /// at `site` when the actor does not hold `m` (no check when it surely does).
     Wait {
         /// The cond.
         cond: Place,
@@ -114,7 +115,7 @@ pub enum SyncStmt {
         /// The acting instance's number.
         actor: TExpr,
         /// The ownership check's site.
-        site: u32,
+        site: Option<u32>,
         /// The program counter of the hidden step that takes `m` again once woken.
         wake: u32,
     },

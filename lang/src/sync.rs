@@ -46,9 +46,9 @@ pub enum CSync {
     /// `lock(m)`.
     Lock(CPlace, Code),
     /// `unlock(m)`: mutex, acting instance, check site.
-    Unlock(CPlace, Code, u32),
+    Unlock(CPlace, Code, Option<u32>),
     /// `wait(c, m)`: cond, mutex, acting instance, check site, wake step.
-    Wait(CPlace, CPlace, Code, u32, u32),
+    Wait(CPlace, CPlace, Code, Option<u32>, u32),
     /// `signal(c)`: cond, the hidden pick's slot.
     Signal(CPlace, usize),
     /// `broadcast(c)`.
@@ -87,6 +87,14 @@ pub fn compile(s: &SyncStmt, slots: &Arc<[Slot]>) -> CSync {
     }
 }
 
+/// Ok when `mutex` is held by `actor`, or unchecked; else the check's site.
+fn holds(mutex: Slot, actor: i64, words: &[u64], site: Option<u32>) -> Result<(), u32> {
+    match site {
+        Some(site) if mutex.get(words) != actor + 1 => Err(site),
+        _ => Ok(()),
+    }
+}
+
 /// `v`, or the check site when it leaves the checked range.
 fn in_range(v: i64, check: Option<(i64, i64, u32)>) -> Result<i64, u32> {
     match check {
@@ -112,17 +120,13 @@ pub fn exec(
             slot.set(words, owner);
         }
         CSync::Unlock(mutex, actor, site) => {
-            let (slot, owner) = (mutex.slot(&env), actor(&env) + 1);
-            if slot.get(words) != owner {
-                return Err(*site);
-            }
+            let (slot, actor) = (mutex.slot(&env), actor(&env));
+            holds(slot, actor, words, *site)?;
             slot.set(words, 0);
         }
         CSync::Wait(cond, mutex, actor, site, wake) => {
             let (c, m, actor) = (cond.slot(&env), mutex.slot(&env), actor(&env));
-            if m.get(words) != actor + 1 {
-                return Err(*site);
-            }
+            holds(m, actor, words, *site)?;
             m.set(words, 0);
             c.set(words, c.get(words) | 1 << actor);
             *next_pc = *wake;

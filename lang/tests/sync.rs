@@ -472,3 +472,113 @@ actors:
         .any(|c| c.path == "globals.locks[0]" && c.after == json!("a")
             || c.path == "globals.locks[1]" && c.after == json!("b0")));
 }
+
+/// A base for load errors: `STEP` is replaced by a step's keys.
+const ERRORS: &str = "model: e
+globals:
+  m: mutex
+  c: cond
+  q: queue int 0..3[2]
+  x: int 0..3
+actors:
+  a:
+    locals:
+      l: int 0..3
+    program:
+      - label: take
+        do: [lock(m)]
+      - label: s
+STEP
+      - label: give
+        do: [unlock(m)]
+properties:
+  - name: p
+    always: PROPERTY
+";
+
+fn step_error(step: &str) -> String {
+    error(&ERRORS.replace("STEP", step).replace("PROPERTY", "true"))
+}
+
+#[test]
+fn misplaced_and_mistyped_synchronisation_is_a_load_error() {
+    assert_eq!(
+        step_error("        do: [x = 1, \"send(q, 1)\"]"),
+        "sync.yaml:15:22: `send(q, 1)` blocks, so it must come first in a step's `do` (or an `either` alternative's), after other blocking statements only and not inside `if`"
+    );
+    assert_eq!(
+        step_error("        do: [\"wait(c, m)\", x = 1]"),
+        "sync.yaml:15:15: `wait(c, m)` must be the last statement of a step's `do` (or an `either` alternative's), not inside `if`, followed at most by a `goto` (where the actor goes once woken)"
+    );
+    assert_eq!(
+        step_error("        do: [wait(c, m)]"),
+        "sync.yaml:15:20: syntax error in `wait(c`: unexpected text (in a YAML flow list `[...]`, quote a statement with a comma: `\"wait(c, m)\"`)"
+    );
+    assert_eq!(
+        step_error("        do: [\"recv(q, l)\", \"send(q, l)\"]"),
+        "sync.yaml:15:29: `send(q, l)` is decided before the step runs, but this step already changed what it names (or an index): put it in a step of its own"
+    );
+    assert_eq!(
+        step_error("        do: [lock(c)]"),
+        "sync.yaml:15:19: `lock` takes a mutex here, not cond"
+    );
+    assert_eq!(
+        step_error("        do: [x = m]"),
+        "sync.yaml:15:18: a mutex is not a value: use `locked(m)` or `held(m)`"
+    );
+    assert_eq!(
+        step_error("        either:\n          - do: [\"wait(c, m)\"]\n          - do: [goto give]\n        do: [goto s]"),
+        "sync.yaml:16:19: a `wait` ends its step: a step that waits may `goto` only right after its `wait` (where the actor goes once woken)"
+    );
+    assert_eq!(
+        error(&ERRORS.replace("STEP", "        do: [x = 0]").replace("PROPERTY", "peek(q) == 1")),
+        "sync.yaml:20:13: `peek(q)` blocks while `q` is empty, so it exists only in an actor's program; use `len(q)`"
+    );
+    assert_eq!(
+        error(&ERRORS.replace("STEP", "        do: [x = 0]").replace("PROPERTY", "true").replace("      l: int 0..3", "      l: mutex")),
+        "sync.yaml:10:7: local `l`: mutexes, conds and queues are shared, so they are declared in `globals:`"
+    );
+    assert_eq!(
+        error(&ERRORS.replace("STEP", "        do: [x = 0]").replace("PROPERTY", "true").replace("  a:\n", "  a:\n    instances: 63\n")),
+        "sync.yaml:4:3: `c` is a cond, and a model with a cond may have at most 62 actor instances (63 here)"
+    );
+    assert_eq!(
+        error(&ERRORS.replace("STEP", "        do: [x = 0]").replace("PROPERTY", "true").replace("  a:\n", "  a:\n    instances: 2\n    symmetric: true\n")),
+        "sync.yaml:15:14: `lock` records which actor holds the mutex, so the symmetric actor `a` cannot use it"
+    );
+}
+
+/// An unlock on every path to which the actor locked the same mutex needs no run-time check:
+/// the model has no ownership property, and actors on different mutexes commute.
+#[test]
+fn a_surely_held_mutex_needs_no_run_time_check() {
+    let names = |m: &lang::Program| {
+        m.properties()
+            .iter()
+            .map(|p| p.name.clone())
+            .collect::<Vec<_>>()
+    };
+    assert!(!names(&load(COUNTER)).contains(&lang::program::OWNER_PROPERTY.to_string()));
+    assert!(names(&load(THIEF)).contains(&lang::program::OWNER_PROPERTY.to_string()));
+    let text = "model: own
+globals:
+  locks: mutex[2]
+  counts: int 0..2[2]
+actors:
+  worker:
+    instances: 2
+    program:
+      - label: take
+        do: [\"lock(locks[self])\"]
+      - label: bump
+        do: [\"counts[self] = 1\"]
+      - label: give
+        do: [\"unlock(locks[self])\", goto again]
+      - label: again
+        do: [\"lock(locks[self])\", \"counts[self] = 2\", \"unlock(locks[self])\"]
+";
+    let m = load(text);
+    assert!(m.properties().is_empty());
+    let (none, por) = (run(&m, Reduction::None), run(&m, Reduction::Por));
+    assert_eq!((none.states, por.states), (25, 9));
+}

@@ -58,6 +58,8 @@ pub(super) struct Use {
     pub text: String,
     /// The statement's place.
     pub at: Diagnostic,
+    /// The run-time fault's message, should the actor not hold the mutex.
+    fault: String,
 }
 
 /// What the checker tracks about synchronisation while checking one actor's program.
@@ -143,6 +145,27 @@ impl Tracker {
                 out.pop();
             }
         }
+    }
+
+    /// Records a `lock`, `unlock` or `wait` of a mutex of variable `var`; returns its number
+    /// (until sites are given out, an `unlock` or `wait` holds it as its check site).
+    fn use_of(
+        &mut self,
+        op: SyncOp,
+        var: usize,
+        text: &str,
+        fault: String,
+        at: &Diagnostic,
+    ) -> u32 {
+        self.uses.push(Use {
+            step: self.step,
+            op,
+            var,
+            text: text.to_string(),
+            at: at.clone(),
+            fault,
+        });
+        self.uses.len() as u32 - 1
     }
 
     /// Whether a place with mark `m`, or an index in `indices`, was written by the step.
@@ -524,21 +547,14 @@ impl Checker<'_> {
         let stmt = match op {
             SyncOp::Lock | SyncOp::Unlock => {
                 let (mutex, _) = self.sync_place(&args[0], "mutex", name, scope)?;
-                self.sync.uses.push(Use {
-                    step: self.sync.step,
-                    op,
-                    var: mutex.var,
-                    text: text.to_string(),
-                    at: at.clone(),
-                });
+                let fault = format!("`{text}` by an actor that does not hold it");
+                let site = Some(self.sync.use_of(op, mutex.var, text, fault, &at));
                 if op == SyncOp::Lock {
                     self.unchanged(&mutex, text, scope)?;
                     let free = bin(BinOp::Eq, read(&mutex), TExpr::Const(0));
                     self.sync.enabling.push(free);
                     SyncStmt::Lock { mutex, actor }
                 } else {
-                    let site =
-                        self.owner_site(&at, format!("`{text}` by an actor that does not hold it"));
                     SyncStmt::Unlock { mutex, actor, site }
                 }
             }
@@ -556,18 +572,11 @@ impl Checker<'_> {
                         format!("`{text}` must name its cond and mutex with constants, `self` and locals only: the actor wakes in a later step that names them again"),
                     );
                 }
-                self.sync.uses.push(Use {
-                    step: self.sync.step,
-                    op,
-                    var: mutex.var,
-                    text: text.to_string(),
-                    at: at.clone(),
-                });
-                let message = format!(
+                let fault = format!(
                     "`{text}` by an actor that does not hold `{}`",
                     arg_text(text, &args[1])
                 );
-                let site = self.owner_site(&at, message);
+                let site = Some(self.sync.use_of(op, mutex.var, text, fault, &at));
                 let wake = self.sync.first_wake + self.sync.wakes.len() as u32;
                 self.sync.wakes.push(Wake {
                     step: self.sync.step,
@@ -689,9 +698,24 @@ impl Checker<'_> {
         Ok(())
     }
 
-    fn owner_site(&mut self, at: &Diagnostic, message: String) -> u32 {
-        let message = format!("{}:{}:{}: {message}", at.file, at.line, at.column);
-        self.site(Fault::Owner, message)
+    /// Gives the `unlock`s and `wait`s of `steps` their run-time ownership checks: a check site
+    /// for each use in `needed` (by number in [`Tracker::uses`]), none for the others.
+    pub(super) fn owner_sites(&mut self, steps: &mut [Step], needed: &[bool]) {
+        let uses = std::mem::take(&mut self.sync.uses);
+        let mut sites = Vec::new();
+        for (u, needed) in uses.iter().zip(needed) {
+            sites.push(needed.then(|| {
+                let message = format!("{}:{}:{}: {}", u.at.file, u.at.line, u.at.column, u.fault);
+                self.site(Fault::Owner, message)
+            }));
+        }
+        self.sync.uses = uses;
+        for step in steps {
+            set_sites(&mut step.body, &sites);
+            for b in &mut step.branches {
+                set_sites(&mut b.body, &sites);
+            }
+        }
     }
 
     /// A `wait` ends its step: no `goto` but the one right after it, and no `either`
@@ -764,6 +788,22 @@ impl Checker<'_> {
                 }
             })
             .collect()
+    }
+}
+
+/// Replaces the use numbers that stand for `unlock`s' and `wait`s' check sites by `sites`.
+fn set_sites(stmts: &mut [TStmt], sites: &[Option<u32>]) {
+    for s in stmts {
+        match s {
+            TStmt::Sync(SyncStmt::Unlock { site, .. } | SyncStmt::Wait { site, .. }) => {
+                *site = site.and_then(|u| sites[u as usize]);
+            }
+            TStmt::If(_, a, b) => {
+                set_sites(a, sites);
+                set_sites(b, sites);
+            }
+            _ => {}
+        }
     }
 }
 
