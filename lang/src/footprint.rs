@@ -2,7 +2,8 @@
 //! writes, per actor instance. A cell is one object when every index on the way to it is a
 //! constant or `self`; otherwise the step touches every cell of the variable. Program counters
 //! are not objects (only their own actor touches them). The fault cell is an object in a model
-//! with run-time range checks.
+//! with run-time checks. A synchronisation statement touches its mutex or cond cell, or every
+//! cell of its queue; its enabling condition is part of the guard.
 
 use crate::ir::{Checked, Place, Step, SyncStmt, TExpr, TStmt};
 use sim::{Footprint, ObjectId};
@@ -75,7 +76,7 @@ impl Objects {
         }
     }
 
-    /// The fault cell's object (none in a model without run-time range checks).
+    /// The fault cell's object (none in a model without run-time checks).
     pub fn fault(&self, program: &Checked) -> Option<ObjectId> {
         self.of_cell[program.fault as usize]
     }

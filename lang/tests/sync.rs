@@ -582,3 +582,23 @@ actors:
     let (none, por) = (run(&m, Reduction::None), run(&m, Reduction::Por));
     assert_eq!((none.states, por.states), (25, 9));
 }
+
+/// The example of docs/language.md's "Synchronisation" loads and holds, and is this file's
+/// `HANDOFF` with comments.
+#[test]
+fn the_documented_example_hands_over() {
+    let doc = include_str!("../../docs/language.md");
+    let section = &doc[doc.find("## Synchronisation").expect("the section")..];
+    let start = section.find("```yaml\n").expect("an example") + 8;
+    let text = &section[start..start + section[start..].find("```").expect("closed")];
+    let m = lang::load("docs/language.md", text, &[]).unwrap_or_else(|e| panic!("{}", e[0]));
+    for reduction in [Reduction::None, Reduction::Por] {
+        assert!(violated(&run(&m, reduction)).is_empty());
+    }
+    let uncommented: String = text
+        .lines()
+        .map(|l| l.split(" #").next().unwrap().trim_end())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_eq!(uncommented.trim(), HANDOFF.trim());
+}

@@ -105,3 +105,20 @@ fn one_worker_keeps_the_events_in_order_and_two_do_not() {
         .collect();
     assert_eq!(counts, [(22, 22), (124, 124), (484, 484)]);
 }
+
+/// The excerpts docs/language.md shows of the two models are theirs, word for word.
+#[test]
+fn the_documented_excerpts_are_the_models() {
+    let doc = include_str!("../../docs/language.md");
+    let start = doc.find("### Patterns").expect("the section");
+    let end = start + doc[start..].find("\n## ").expect("a next section");
+    let section = &doc[start..end];
+    let excerpts: Vec<&str> = section
+        .split("```yaml\n")
+        .skip(1)
+        .map(|b| &b[..b.find("```").expect("closed")])
+        .collect();
+    assert_eq!(excerpts.len(), 2);
+    assert!(JOB_QUEUE.contains(excerpts[0]), "{}", excerpts[0]);
+    assert!(WORKER_POOL.contains(excerpts[1]), "{}", excerpts[1]);
+}
