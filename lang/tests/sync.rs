@@ -602,3 +602,36 @@ fn the_documented_example_hands_over() {
         .join("\n");
     assert_eq!(uncommented.trim(), HANDOFF.trim());
 }
+
+/// Records of globals may hold mutexes, conds and queues.
+#[test]
+fn records_hold_mutexes_and_queues() {
+    let text = "model: rec
+types:
+  Dom: { record: { lock: mutex, cond: cond, events: \"queue bool[2]\", up: bool } }
+globals:
+  doms: Dom[2]
+actors:
+  api:
+    instances: 2
+    program:
+      - label: take
+        do: [\"lock(doms[self].lock)\", \"send(doms[1].events, true)\"]
+      - label: give
+        do: [\"doms[self].up = true\", \"unlock(doms[self].lock)\"]
+properties:
+  - name: both sent
+    at_end: len(doms[1].events) == 2 && !locked(doms[0].lock)
+";
+    let m = load(text);
+    let r = run(&m, Reduction::Por);
+    assert!(violated(&r).is_empty(), "{:?}", violated(&r));
+    let state = take(&m, &m.init_states()[0], "api1", "take");
+    assert_eq!(
+        m.state_json(&state)["globals"]["doms"],
+        json!([
+            {"lock": null, "cond": [], "events": [], "up": false},
+            {"lock": "api1", "cond": [], "events": [true], "up": false},
+        ])
+    );
+}

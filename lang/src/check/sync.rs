@@ -27,9 +27,10 @@ pub(super) struct Position {
     pub last: bool,
 }
 
-/// A written cell or variable: the variable, and the place's constant cell with whether it is
-/// indexed by `self`, when it is known (`None`: any cell of the variable).
-type Mark = (usize, Option<(u32, bool)>);
+/// A written cell or variable: the variable, and when the place's indices are constants and
+/// `self`, its cell as a constant and the cells per step of `self` (`None`: any cell of the
+/// variable).
+type Mark = (usize, Option<(u32, u32)>);
 
 /// A `wait` whose hidden wake step is still to be made.
 pub(super) struct Wake {
@@ -185,17 +186,22 @@ fn mark(place: &Place) -> Mark {
         .parts
         .iter()
         .all(|(e, _)| matches!(e, TExpr::SelfIndex));
-    (
-        place.var,
-        selfish.then_some((place.base, !place.parts.is_empty())),
-    )
+    let stride = place.parts.iter().map(|(_, s)| s).sum();
+    (place.var, selfish.then_some((place.base, stride)))
 }
 
-/// Two marks may name one cell.
+/// Two marks may name one cell for the same acting instance (whatever its index).
 fn overlap(a: Mark, b: Mark) -> bool {
     a.0 == b.0
         && match (a.1, b.1) {
-            (Some((x, sx)), Some((y, sy))) => sx != sy || x == y,
+            // `x + me·s == y + me·t` for some `me >= 0`.
+            (Some((x, s)), Some((y, t))) => {
+                let (d, k) = (y as i64 - x as i64, s as i64 - t as i64);
+                match k {
+                    0 => d == 0,
+                    k => d % k == 0 && d / k >= 0,
+                }
+            }
             _ => true,
         }
 }
@@ -475,7 +481,7 @@ impl Checker<'_> {
                         "`peek` blocks the whole step, so its queue may not be indexed by a quantifier's variable".into(),
                     );
                 }
-                if self.sync.changed((q.var, None), &q.parts) {
+                if self.sync.changed(mark(&q), &q.parts) {
                     return self.error(
                         &scope.anchors,
                         at,
