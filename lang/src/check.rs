@@ -295,6 +295,13 @@ impl<'a> Checker<'a> {
             Some(text) => self.outcome(text).ok(),
             None => None,
         };
+        if self.slots > MAX_SLOTS {
+            let _: R<()> = self.error(
+                &["model:"],
+                0,
+                format!("more than {MAX_SLOTS} variables are bound at once (a step's `pick`s and `signal`s, and the quantifiers around an expression)"),
+            );
+        }
         if !self.errors.is_empty() {
             return Err(Reported);
         }
