@@ -581,7 +581,7 @@ impl Model for Program {
             };
             return Some(format!("{kind} fault: {}", site.message));
         }
-        let held = if self.is_done(state) {
+        let held = if self.mutexes.is_empty() || self.is_done(state) {
             Vec::new()
         } else {
             self.holders(state)
