@@ -2,6 +2,9 @@
 //! ranges checked, constants folded, labels resolved; the result is the [`Checked`] program.
 //! Every error is a [`Diagnostic`] at its file, line and column.
 
+mod locks;
+mod sync;
+
 use crate::error::{suggestion, Diagnostic, Locator};
 use crate::expr::{self, Expr, ExprKind, Quant, Stmt, TypeExpr, UnOp};
 use crate::ir::*;
@@ -51,8 +54,15 @@ struct Checker<'a> {
     /// Every `goto` target written in the step being checked, also those a constant condition
     /// folds away (a label only another variant reaches is not unreachable).
     jumps: Vec<u32>,
-    /// The run-time range checks' messages, by site number minus one.
-    sites: Vec<String>,
+    /// The run-time checks, by site number minus one.
+    sites: Vec<Site>,
+    /// Mutex and cond cells, sized once every actor instance is known: cell, whether a cond,
+    /// and its variable.
+    sync_cells: Vec<(u32, bool, usize)>,
+    /// What the synchronisation statements of the program being checked need.
+    sync: sync::Tracker,
+    /// The program counter of `done` in the program being checked.
+    done: u32,
 }
 
 /// Checks `file` (the YAML text `text` of `path`) with parameter values `overrides`.
@@ -77,6 +87,9 @@ pub fn check(
         slots: 0,
         jumps: Vec::new(),
         sites: Vec::new(),
+        sync_cells: Vec::new(),
+        sync: sync::Tracker::default(),
+        done: 0,
     };
     let checked = c.file(file, overrides);
     match checked {
@@ -90,6 +103,8 @@ fn size(ty: &Ty, records: &[Vec<(String, Ty, u32)>]) -> u32 {
         Ty::Bool | Ty::Int(..) | Ty::Enum(_) => 1,
         Ty::Record(r) => records[*r].iter().map(|(_, t, _)| size(t, records)).sum(),
         Ty::Array(elem, n) => size(elem, records) * *n as u32,
+        Ty::Mutex | Ty::Cond => 1,
+        Ty::Queue(_, capacity) => 1 + *capacity as u32,
     }
 }
 
@@ -131,6 +146,9 @@ impl<'a> Checker<'a> {
             Ty::Enum(e) => self.enums[*e].0.clone(),
             Ty::Record(_) => "a record".into(),
             Ty::Array(elem, n) => format!("{}[{n}]", self.type_name(elem)),
+            Ty::Mutex => "mutex".into(),
+            Ty::Cond => "cond".into(),
+            Ty::Queue(elem, n) => format!("queue {}[{n}]", self.type_name(elem)),
         }
     }
 
@@ -235,6 +253,7 @@ impl<'a> Checker<'a> {
             self.fresh_name(name, &["actors:", name.as_str()]);
             let _ = self.layout_actor(name, actor);
         }
+        self.size_sync_cells();
         for (t, (name, actor)) in file.actors.0.iter().enumerate() {
             if t < self.templates.len() {
                 let _ = self.program(t, name, actor);
@@ -276,6 +295,13 @@ impl<'a> Checker<'a> {
             Some(text) => self.outcome(text).ok(),
             None => None,
         };
+        if self.slots > MAX_SLOTS {
+            let _: R<()> = self.error(
+                &["model:"],
+                0,
+                format!("more than {MAX_SLOTS} variables are bound at once (a step's `pick`s and `signal`s, and the quantifiers around an expression)"),
+            );
+        }
         if !self.errors.is_empty() {
             return Err(Reported);
         }
@@ -365,6 +391,30 @@ impl<'a> Checker<'a> {
         };
         match t {
             TypeExpr::Bool => Ok(Ty::Bool),
+            TypeExpr::Mutex => Ok(Ty::Mutex),
+            TypeExpr::Cond => Ok(Ty::Cond),
+            TypeExpr::Queue(elem, capacity) => {
+                let elem = self.resolve_type(elem, anchors)?;
+                if range_of(&elem, &self.enums).is_none() {
+                    return self.error(
+                        anchors,
+                        0,
+                        format!(
+                            "a queue holds scalars (bool, int or an enum), not {}",
+                            self.type_name(&elem)
+                        ),
+                    );
+                }
+                let n = self.const_of(capacity, &mut scope)?;
+                if n < 1 {
+                    return self.error(
+                        anchors,
+                        capacity.at,
+                        format!("queue capacity {n} is not positive"),
+                    );
+                }
+                Ok(Ty::Queue(Box::new(elem), n as usize))
+            }
             TypeExpr::Int(lo, hi) => {
                 let lo = self.const_of(lo, &mut scope)?;
                 let hi = self.const_of(hi, &mut scope)?;
@@ -443,6 +493,29 @@ impl<'a> Checker<'a> {
                 let fields: Vec<Ty> = self.records[*r].iter().map(|(_, t, _)| t.clone()).collect();
                 for t in fields {
                     self.push_cells(&t, None, shared);
+                }
+            }
+            Ty::Mutex | Ty::Cond => {
+                // Sized by `size_sync_cells` once every actor instance is known.
+                let cond = *ty == Ty::Cond;
+                self.sync_cells
+                    .push((self.cells.len() as u32, cond, self.vars.len()));
+                self.cells.push(CellDecl {
+                    lo: 0,
+                    hi: 0,
+                    shared,
+                });
+                self.init.push(0);
+            }
+            Ty::Queue(elem, capacity) => {
+                self.cells.push(CellDecl {
+                    lo: 0,
+                    hi: *capacity as i64,
+                    shared,
+                });
+                self.init.push(0);
+                for _ in 0..*capacity {
+                    self.push_cells(elem, None, shared);
                 }
             }
             scalar => {
@@ -531,6 +604,13 @@ impl<'a> Checker<'a> {
             if matches!(ty, Ty::Record(_) | Ty::Array(..)) && init.is_some() {
                 let _: R<()> = self.error(&a, 0, "only scalar locals take `init:`".into());
             }
+            if self.has_sync(&ty) {
+                let _: R<()> = self.error(
+                    &a,
+                    0,
+                    format!("local `{local}`: mutexes, conds and queues are shared, so they are declared in `globals:`"),
+                );
+            }
             inits.push(init);
             let n = size(&ty, &self.records);
             fields.push((local.clone(), ty, offset));
@@ -539,8 +619,10 @@ impl<'a> Checker<'a> {
         if actor.program.is_empty() {
             return self.error(&anchors, 0, format!("actor `{name}` has an empty program"));
         }
-        // The program counter is the block's last cell: a field no name can reach.
-        let pc = Ty::Int(0, actor.program.len() as i64);
+        // The program counter is the block's last cell: a field no name can reach. Its values:
+        // the steps, the hidden wake step of each `wait`, and `done`.
+        let pcs = (actor.program.len() + sync::wait_count(actor)) as i64;
+        let pc = Ty::Int(0, pcs);
         let record = self.records.len();
         self.records.push(
             fields
@@ -557,7 +639,7 @@ impl<'a> Checker<'a> {
             // The program counter: one value per step, and `done`.
             self.cells.push(CellDecl {
                 lo: 0,
-                hi: actor.program.len() as i64,
+                hi: pcs,
                 shared: false,
             });
             self.init.push(0);
@@ -594,6 +676,8 @@ impl<'a> Checker<'a> {
                 );
             }
         }
+        self.done = (actor.program.len() + sync::wait_count(actor)) as u32;
+        self.sync.begin_program(actor.program.len() as u32);
         let mut steps = Vec::new();
         let mut written = Vec::new();
         for (i, decl) in actor.program.iter().enumerate() {
@@ -608,6 +692,11 @@ impl<'a> Checker<'a> {
         if steps.len() != actor.program.len() {
             return Err(Reported);
         }
+        // The hidden wake steps of the `wait`s, after the written ones.
+        for step in self.wake_steps(&steps, &labels) {
+            written.push(step.successors());
+            steps.push(step);
+        }
         // Every label must be reachable from the first step.
         let mut seen = vec![false; steps.len() + 1];
         let mut todo = vec![0u32];
@@ -619,7 +708,7 @@ impl<'a> Checker<'a> {
                 todo.extend(next.iter().copied());
             }
         }
-        for (i, step) in steps.iter().enumerate() {
+        for (i, step) in steps.iter().enumerate().take(actor.program.len()) {
             if !seen[i] {
                 let _: R<()> = self.error(
                     &["actors:", name, "label:", &step.label],
@@ -628,6 +717,11 @@ impl<'a> Checker<'a> {
                 );
             }
         }
+        let needed = locks::needed_checks(&steps, self.sync.uses.len());
+        self.owner_sites(&mut steps, &needed);
+        let vars: Vec<&str> = self.vars.iter().map(|(v, _)| v.name.as_str()).collect();
+        let errors = locks::check(name, &steps, &self.sync.uses, &vars);
+        self.errors.extend(errors);
         self.templates[t].steps = steps;
         Ok(())
     }
@@ -668,30 +762,64 @@ impl<'a> Checker<'a> {
             scope.bound.push((var.clone(), slot, (lo, hi)));
             picks.push((lo, hi));
         }
+        self.sync.begin_step(next as usize - 1);
+        // Each `signal` chooses its waiter with a hidden pick.
+        for k in 0..sync::signal_count(decl) {
+            let range = (0, self.instance_total() as i64 - 1);
+            let slot = scope.bound.len();
+            scope.bound.push((format!("@signal{k}"), slot, range));
+            picks.push(range);
+            self.sync.hidden.push(slot);
+        }
+        self.sync.picks = scope.bound.len();
+        if scope.bound.len() > MAX_SLOTS {
+            return self.error(
+                &anchors,
+                0,
+                format!("more than {MAX_SLOTS} `pick` variables and `signal`s in one step"),
+            );
+        }
         self.slots = self.slots.max(scope.bound.len());
         let guard = self.guard(&decl.when, &mut scope)?;
         let body = self.stmts(&decl.body, &mut scope, labels)?;
+        let (enabling, step_signals) = self.sync.end_level();
+        let guard = sync::conjoin(guard, enabling);
+        let written = self.sync.written();
         let mut branches = Vec::new();
+        let mut signals = Vec::new();
         for b in &decl.either {
+            self.sync.forget(written);
             let guard = self.guard(&b.when, &mut scope)?;
             let body = self.stmts(&b.body, &mut scope, labels)?;
-            branches.push(Branch { guard, body });
+            let (enabling, used) = self.sync.end_level();
+            branches.push(Branch {
+                guard: sync::conjoin(guard, enabling),
+                body,
+            });
+            signals.push(used);
         }
+        sync::fix_other_signals(&mut branches, &signals, &step_signals);
         if branches.is_empty() {
             branches.push(Branch {
                 guard: None,
                 body: Vec::new(),
             });
         }
-        Ok(Step {
+        let step = Step {
             label: decl.label.clone(),
             upstream: decl.upstream.clone(),
             guard,
             picks,
             body,
             branches,
-            fallthrough: next.min(labels.len() as u32),
-        })
+            fallthrough: if next as usize >= labels.len() {
+                self.done
+            } else {
+                next
+            },
+        };
+        self.check_waits(&step, !decl.either.is_empty())?;
+        Ok(step)
     }
 
     /// A guard; a constant-true one is dropped.
@@ -731,15 +859,26 @@ impl<'a> Checker<'a> {
     ) -> R<Vec<TStmt>> {
         let mut out = Vec::new();
         let mut failed = false;
-        for d in decls {
+        let top = self.sync.top;
+        let mut prefix = top;
+        for (k, d) in decls.iter().enumerate() {
+            self.sync.at = sync::Position {
+                prefix,
+                last: top && sync::is_last(decls, k),
+            };
+            let before = out.len();
             match self.stmt(d, scope, labels) {
                 Ok(Some(s)) => out.push(s),
                 Ok(None) => {}
                 Err(Reported) => failed = true,
             }
+            prefix = prefix && out.len() > before && out.last().is_some_and(sync::blocks);
         }
         if failed {
             return Err(Reported);
+        }
+        if top {
+            self.sync.merge_wake_goto(&mut out);
         }
         // Constant conditions are folded away: their untaken side is not part of the program.
         Ok(out
@@ -766,8 +905,10 @@ impl<'a> Checker<'a> {
         match d {
             StmtDecl::If(i) => {
                 let cond = self.bool_expr(&i.cond, scope);
+                let top = std::mem::replace(&mut self.sync.top, false);
                 let then = self.stmts(&i.then, scope, labels);
                 let otherwise = self.stmts(&i.otherwise, scope, labels);
+                self.sync.top = top;
                 Ok(Some(TStmt::If(cond?, then?, otherwise?)))
             }
             StmtDecl::Text(text) => {
@@ -784,17 +925,23 @@ impl<'a> Checker<'a> {
         let parsed = match expr::parse_stmt(text) {
             Ok(s) => s,
             Err(e) => {
+                // YAML's flow lists split `[wait(c, m)]` at the comma.
+                let hint = if text.matches('(').count() > text.matches(')').count() {
+                    " (in a YAML flow list `[...]`, quote a statement with a comma: `\"wait(c, m)\"`)"
+                } else {
+                    ""
+                };
                 return self.error(
                     &scope.anchors,
                     e.at,
-                    format!("syntax error in `{text}`: {}", e.message),
-                )
+                    format!("syntax error in `{text}`: {}{hint}", e.message),
+                );
             }
         };
         match parsed {
             Stmt::Goto(label, at) => {
                 if label == "done" {
-                    return Ok(TStmt::Goto(labels.len() as u32));
+                    return Ok(TStmt::Goto(self.done));
                 }
                 match labels.iter().position(|l| *l == label) {
                     Some(pc) => {
@@ -824,45 +971,67 @@ impl<'a> Checker<'a> {
                     }
                 };
                 let (value, vty) = self.value(&rhs, scope)?;
-                let check = match (&pty, &vty) {
-                    (Ty::Int(lo, hi), Ty::Int(a, b)) => {
-                        if b < lo || a > hi {
-                            return self.error(
-                                &scope.anchors,
-                                rhs.at,
-                                if a == b {
-                                    format!("the value {a} is outside {lo}..{hi}")
-                                } else {
-                                    format!("the value's range {a}..{b} never fits {lo}..{hi}")
-                                },
-                            );
-                        }
-                        (a < lo || b > hi).then(|| {
-                            let d = self.loc.at(&scope.anchors, 0, String::new());
-                            self.sites.push(format!(
-                                "{}:{}:{}: `{text}` assigns a value outside {lo}..{hi}",
-                                d.file, d.line, d.column
-                            ));
-                            (*lo, *hi, self.sites.len() as u32)
-                        })
-                    }
-                    (a, b) if a == b => None,
-                    (a, b) => {
-                        let msg = format!(
-                            "cannot assign a value of type {} to a place of type {}",
-                            self.type_name(b),
-                            self.type_name(a)
-                        );
-                        return self.error(&scope.anchors, rhs.at, msg);
-                    }
-                };
+                let check = self.fits(&pty, &vty, rhs.at, &format!("`{text}` assigns"), scope)?;
+                self.sync.mark(&place);
                 Ok(TStmt::Assign {
                     place,
                     value,
                     check,
                 })
             }
+            Stmt::Sync(op, args) => self.sync_stmt(op, &args, text, scope),
         }
+    }
+
+    /// Whether a value of type `vty` may be stored in a place of type `pty`, and the run-time
+    /// range check it needs (a new check site whose message starts with `what`, e.g. "`x = y`
+    /// assigns"). An int range that never fits is an error at `at`.
+    fn fits(
+        &mut self,
+        pty: &Ty,
+        vty: &Ty,
+        at: usize,
+        what: &str,
+        scope: &Scope,
+    ) -> R<Option<(i64, i64, u32)>> {
+        match (pty, vty) {
+            (Ty::Int(lo, hi), Ty::Int(a, b)) => {
+                if b < lo || a > hi {
+                    return self.error(
+                        &scope.anchors,
+                        at,
+                        if a == b {
+                            format!("the value {a} is outside {lo}..{hi}")
+                        } else {
+                            format!("the value's range {a}..{b} never fits {lo}..{hi}")
+                        },
+                    );
+                }
+                Ok((a < lo || b > hi).then(|| {
+                    let d = self.loc.at(&scope.anchors, 0, String::new());
+                    let message = format!(
+                        "{}:{}:{}: {what} a value outside {lo}..{hi}",
+                        d.file, d.line, d.column
+                    );
+                    (*lo, *hi, self.site(Fault::Range, message))
+                }))
+            }
+            (a, b) if a == b => Ok(None),
+            (a, b) => {
+                let msg = format!(
+                    "cannot assign a value of type {} to a place of type {}",
+                    self.type_name(b),
+                    self.type_name(a)
+                );
+                self.error(&scope.anchors, at, msg)
+            }
+        }
+    }
+
+    /// A new run-time check site; returns its number.
+    fn site(&mut self, fault: Fault, message: String) -> u32 {
+        self.sites.push(Site { fault, message });
+        self.sites.len() as u32
     }
 
     fn outcome(&mut self, text: &str) -> R<Vec<Piece>> {
@@ -898,13 +1067,16 @@ impl<'a> Checker<'a> {
             Denot::Value(t, ty) => Ok((t, ty)),
             Denot::Place(p, ty) => {
                 if range_of(&ty, &self.enums).is_none() {
+                    let hint = match ty {
+                        Ty::Mutex => "use `locked(m)` or `held(m)`",
+                        Ty::Cond => "only `wait`, `signal` and `broadcast` use it",
+                        Ty::Queue(..) => "use `len(q)` or `peek(q)`",
+                        _ => "index it or name a field",
+                    };
                     return self.error(
                         &scope.anchors,
                         e.at,
-                        format!(
-                            "a {} is not a value: index it or name a field",
-                            self.type_name(&ty)
-                        ),
+                        format!("a {} is not a value: {hint}", self.type_name(&ty)),
                     );
                 }
                 Ok((TExpr::Read(Box::new(p)), ty))
@@ -1046,6 +1218,7 @@ impl<'a> Checker<'a> {
                 }
             }
             ExprKind::Binary(op, a, b) => self.binary(*op, a, b, scope),
+            ExprKind::Call(f, arg) => self.call(*f, arg, at, scope),
             ExprKind::Quant(q, var, lo, hi, body) => {
                 let (lo, llo, _) = self.int(lo, scope)?;
                 let (hi, _, hhi) = self.int(hi, scope)?;

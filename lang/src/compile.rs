@@ -2,6 +2,7 @@
 //! statement becomes a closure over those words, built once at load time.
 
 use crate::ir::{BinOp, CellDecl, Place, Quant, TExpr, TStmt};
+use crate::sync::{self, CSync};
 use std::cell::Cell;
 use std::sync::Arc;
 
@@ -149,6 +150,10 @@ pub fn expr(e: &TExpr, slots: &Arc<[Slot]>) -> Code {
             Box::new(move |env| -a(env))
         }
         TExpr::Bin(op, a, b) => binary(*op, expr(a, slots), expr(b, slots)),
+        TExpr::Bit(a, b) => {
+            let (a, b) = (expr(a, slots), expr(b, slots));
+            Box::new(move |env| (a(env) >> b(env)) & 1)
+        }
         TExpr::Quant(q, slot, lo, hi, body) => {
             let (slot, lo, hi, body) = (*slot, expr(lo, slots), expr(hi, slots), expr(body, slots));
             let q = *q;
@@ -197,6 +202,8 @@ pub enum CStmt {
     If(Code, Vec<CStmt>, Vec<CStmt>),
     /// Sets the next program counter.
     Goto(u32),
+    /// A synchronisation statement.
+    Sync(CSync),
 }
 
 /// Compiles statements.
@@ -213,14 +220,16 @@ pub fn stmts(stmts: &[TStmt], slots: &Arc<[Slot]>) -> Vec<CStmt> {
                 CStmt::If(expr(c, slots), self::stmts(a, slots), self::stmts(b, slots))
             }
             TStmt::Goto(pc) => CStmt::Goto(*pc),
+            TStmt::Sync(s) => CStmt::Sync(sync::compile(s, slots)),
         })
         .collect()
 }
 
 /// Runs statements in order on `words`; a `goto` sets `next_pc`.
 ///
-/// Stops at the first assignment whose value falls outside its variable's range and returns
-/// that check's site (the model is wrong there; the caller records the fault in the state).
+/// Stops at the first failed run-time check (an assignment's value outside its variable's
+/// range, an unlock by an actor not holding the mutex) and returns that check's site (the model
+/// is wrong there; the caller records the fault in the state).
 pub fn exec(
     stmts: &[CStmt],
     words: &mut [u64],
@@ -245,6 +254,7 @@ pub fn exec(
                 exec(if taken { a } else { b }, words, me, bound, next_pc)?;
             }
             CStmt::Goto(pc) => *next_pc = *pc,
+            CStmt::Sync(s) => sync::exec(s, words, me, bound, next_pc)?,
         }
     }
     Ok(())

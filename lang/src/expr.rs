@@ -2,7 +2,7 @@
 //! parsed with `winnow` into trees whose nodes carry their byte offset in the source string.
 
 use winnow::ascii::{digit1, multispace0};
-use winnow::combinator::{alt, cut_err, delimited, opt, preceded, repeat, terminated};
+use winnow::combinator::{alt, cut_err, delimited, opt, preceded, repeat, separated, terminated};
 use winnow::error::{ContextError, StrContext, StrContextValue};
 use winnow::prelude::*;
 use winnow::stream::{LocatingSlice, Location};
@@ -41,6 +41,80 @@ pub enum ExprKind {
     Field(Box<Expr>, String),
     /// `all(i in lo..hi: body)`, `any(...)`, `count(...)`; both bounds included.
     Quant(Quant, String, Box<Expr>, Box<Expr>, Box<Expr>),
+    /// `len(q)`, `peek(q)`, `held(m)`, `locked(m)`.
+    Call(Func, Box<Expr>),
+}
+
+/// The built-in functions on queues and mutexes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Func {
+    /// `len(q)`: how many elements the queue holds.
+    Len,
+    /// `peek(q)`: the queue's head (a step reading it blocks while the queue is empty).
+    Peek,
+    /// `held(m)`: the acting actor holds the mutex.
+    Held,
+    /// `locked(m)`: some actor holds the mutex.
+    Locked,
+}
+
+impl Func {
+    fn named(name: &str) -> Option<Func> {
+        Some(match name {
+            "len" => Func::Len,
+            "peek" => Func::Peek,
+            "held" => Func::Held,
+            "locked" => Func::Locked,
+            _ => return None,
+        })
+    }
+}
+
+/// The synchronisation statements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncOp {
+    /// `lock(m)`: blocks while `m` is held, then holds it.
+    Lock,
+    /// `unlock(m)`: releases `m`, which the actor must hold.
+    Unlock,
+    /// `wait(c, m)`: releases `m` and sleeps on `c` until signalled, then holds `m` again.
+    Wait,
+    /// `signal(c)`: wakes one waiter of `c`.
+    Signal,
+    /// `broadcast(c)`: wakes every waiter of `c`.
+    Broadcast,
+    /// `send(q, e)`: blocks while `q` is full, then appends `e`.
+    Send,
+    /// `recv(q, place)`: blocks while `q` is empty, then pops its head into `place`.
+    Recv,
+}
+
+impl SyncOp {
+    fn named(name: &str) -> Option<SyncOp> {
+        Some(match name {
+            "lock" => SyncOp::Lock,
+            "unlock" => SyncOp::Unlock,
+            "wait" => SyncOp::Wait,
+            "signal" => SyncOp::Signal,
+            "broadcast" => SyncOp::Broadcast,
+            "send" => SyncOp::Send,
+            "recv" => SyncOp::Recv,
+            _ => return None,
+        })
+    }
+
+    /// The statement's name as written.
+    pub fn name(self) -> &'static str {
+        match self {
+            SyncOp::Lock => "lock",
+            SyncOp::Unlock => "unlock",
+            SyncOp::Wait => "wait",
+            SyncOp::Signal => "signal",
+            SyncOp::Broadcast => "broadcast",
+            SyncOp::Send => "send",
+            SyncOp::Recv => "recv",
+        }
+    }
 }
 
 /// Unary operators.
@@ -90,11 +164,18 @@ pub enum Quant {
     Count,
 }
 
-/// A type as written: `bool`, `int 0..7`, a declared name, or `T[n]`.
+/// A type as written: `bool`, `int 0..7`, `mutex`, `cond`, `queue T[cap]`, a declared name, or
+/// `T[n]`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TypeExpr {
     /// `bool`
     Bool,
+    /// `mutex`
+    Mutex,
+    /// `cond`
+    Cond,
+    /// `queue elem[cap]`: a bounded FIFO of `cap` scalars.
+    Queue(Box<TypeExpr>, Expr),
     /// `int lo..hi` (both included).
     Int(Expr, Expr),
     /// A declared enum or record.
@@ -110,6 +191,8 @@ pub enum Stmt {
     Assign(Expr, Expr),
     /// `goto label`: where the actor goes after this step (`done` ends it).
     Goto(String, usize),
+    /// `lock(m)`, `wait(c, m)`, `send(q, e)`, ...: the operation and its arguments.
+    Sync(SyncOp, Vec<Expr>),
 }
 
 /// A syntax error: byte offset in the string and what was expected.
@@ -122,7 +205,8 @@ pub struct SyntaxError {
 }
 
 const KEYWORDS: &[&str] = &[
-    "true", "false", "self", "all", "any", "count", "in", "goto", "bool", "int",
+    "true", "false", "self", "all", "any", "count", "in", "goto", "bool", "int", "mutex", "cond",
+    "queue",
 ];
 
 fn ws<'a, O>(
@@ -177,6 +261,13 @@ fn quant(i: &mut In<'_>) -> PResult<Expr> {
     })
 }
 
+/// `len(q)`, `peek(q)`, `held(m)`, `locked(m)`; a name not followed by `(` is not a call.
+fn call(i: &mut In<'_>) -> PResult<ExprKind> {
+    let f = ident.verify_map(|n| Func::named(&n)).parse_next(i)?;
+    let arg = preceded(ws("("), cut_err(terminated(expr, ws(")")))).parse_next(i)?;
+    Ok(ExprKind::Call(f, Box::new(arg)))
+}
+
 fn atom(i: &mut In<'_>) -> PResult<Expr> {
     let _ = multispace0.parse_next(i)?;
     let at = i.current_token_start();
@@ -184,6 +275,7 @@ fn atom(i: &mut In<'_>) -> PResult<Expr> {
         number.map(ExprKind::Int),
         delimited("(", expr, cut_err(ws(")"))).map(|e| e.kind),
         quant.map(|e| e.kind),
+        call,
         ident.map(|name| match name.as_str() {
             "true" => ExprKind::Bool(true),
             "false" => ExprKind::Bool(false),
@@ -334,18 +426,33 @@ fn bound(i: &mut In<'_>) -> PResult<Expr> {
     level(i, bound_term, &[("+", BinOp::Add), ("-", BinOp::Sub)])
 }
 
-fn type_expr(i: &mut In<'_>) -> PResult<TypeExpr> {
+/// A type without array dimensions; `queue elem[cap]` takes its first `[cap]` itself.
+fn base_type(i: &mut In<'_>) -> PResult<TypeExpr> {
     let _ = multispace0.parse_next(i)?;
     let at = i.current_token_start();
     let name = ident.parse_next(i)?;
-    let base = match name.as_str() {
+    Ok(match name.as_str() {
         "bool" => TypeExpr::Bool,
+        "mutex" => TypeExpr::Mutex,
+        "cond" => TypeExpr::Cond,
         "int" => {
             let (lo, _, hi) = cut_err((bound, "..", bound)).parse_next(i)?;
             TypeExpr::Int(lo, hi)
         }
+        "queue" => {
+            let (elem, _, cap, _) = cut_err((base_type, ws("["), expr, ws("]")))
+                .context(StrContext::Expected(StrContextValue::Description(
+                    "`queue T[capacity]`",
+                )))
+                .parse_next(i)?;
+            TypeExpr::Queue(Box::new(elem), cap)
+        }
         _ => TypeExpr::Named(name, at),
-    };
+    })
+}
+
+fn type_expr(i: &mut In<'_>) -> PResult<TypeExpr> {
+    let base = base_type.parse_next(i)?;
     let dims: Vec<Expr> =
         repeat(0.., preceded(ws("["), cut_err(terminated(expr, ws("]"))))).parse_next(i)?;
     Ok(dims
@@ -362,6 +469,13 @@ fn stmt(i: &mut In<'_>) -> PResult<Stmt> {
             let at = i.current_token_start();
             let label = cut_err(ident).parse_next(i)?;
             return Ok(Stmt::Goto(label, at));
+        }
+        if let Some(op) = SyncOp::named(&word) {
+            if ws("(").parse_next(i).is_ok() {
+                let args =
+                    cut_err(terminated(separated(1.., expr, ws(",")), ws(")"))).parse_next(i)?;
+                return Ok(Stmt::Sync(op, args));
+            }
         }
     }
     *i = checkpoint;
@@ -407,7 +521,8 @@ pub fn parse_type(text: &str) -> Result<TypeExpr, SyntaxError> {
     run(text, type_expr)
 }
 
-/// Parses a statement: `place = value` or `goto label`.
+/// Parses a statement: `place = value`, `goto label`, or a synchronisation statement
+/// (`lock(m)`).
 pub fn parse_stmt(text: &str) -> Result<Stmt, SyntaxError> {
     run(text, stmt)
 }
@@ -439,6 +554,7 @@ mod tests {
             ExprKind::Quant(q, v, lo, hi, b) => {
                 format!("({q:?} {v} {} {} {})", show(lo), show(hi), show(b))
             }
+            ExprKind::Call(f, a) => format!("{f:?}({})", show(a)),
         }
     }
 
@@ -492,5 +608,32 @@ mod tests {
         ));
         assert!(parse_range("0..N-1").is_ok());
         assert!(parse_range("0..").is_err());
+    }
+
+    #[test]
+    fn synchronisation_syntax() {
+        let Ok(Stmt::Sync(SyncOp::Wait, args)) = parse_stmt("wait(job_cond[d], vm_lock)") else {
+            panic!("wait")
+        };
+        let shown: Vec<String> = args.iter().map(show).collect();
+        assert_eq!(shown, ["job_cond[d]", "vm_lock"]);
+        assert_eq!(args[1].at, 18);
+        assert!(matches!(parse_stmt("lock(m)"), Ok(Stmt::Sync(SyncOp::Lock, a)) if a.len() == 1));
+        assert!(matches!(parse_stmt("lock = 1"), Ok(Stmt::Assign(..))));
+        assert!(parse_stmt("lock(m").is_err());
+        let e = parse_expr("len(q) > 0 && peek(q) == x && !held(m) || length").unwrap();
+        assert_eq!(
+            show(&e),
+            "(Or (And (And (Gt Len(q) 0) (Eq Peek(q) x)) (Not Held(m))) length)"
+        );
+        assert!(
+            matches!(parse_type("mutex[N]"), Ok(TypeExpr::Array(m, _)) if *m == TypeExpr::Mutex)
+        );
+        let Ok(TypeExpr::Array(q, _)) = parse_type("queue int 0..3[4][2]") else {
+            panic!("an array of queues")
+        };
+        assert!(matches!(*q, TypeExpr::Queue(elem, _) if matches!(*elem, TypeExpr::Int(..))));
+        assert!(parse_type("queue bool").is_err());
+        assert!(is_keyword("cond"));
     }
 }

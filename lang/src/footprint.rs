@@ -2,9 +2,10 @@
 //! writes, per actor instance. A cell is one object when every index on the way to it is a
 //! constant or `self`; otherwise the step touches every cell of the variable. Program counters
 //! are not objects (only their own actor touches them). The fault cell is an object in a model
-//! with run-time range checks.
+//! with run-time checks. A synchronisation statement touches its mutex or cond cell, or every
+//! cell of its queue; its enabling condition is part of the guard.
 
-use crate::ir::{Checked, Place, Step, TExpr, TStmt};
+use crate::ir::{Checked, Place, Step, SyncStmt, TExpr, TStmt};
 use sim::{Footprint, ObjectId};
 
 /// Maps cells to footprint objects.
@@ -31,7 +32,9 @@ impl Objects {
         Objects { of_cell }
     }
 
-    fn cells(&self, program: &Checked, p: &Place, me: Option<i64>) -> std::ops::Range<u32> {
+    /// The `n` cells from the place's (or every cell of its variable when an index is not
+    /// known without the state).
+    fn cells(&self, program: &Checked, p: &Place, me: Option<i64>, n: u32) -> std::ops::Range<u32> {
         let var = &program.vars[p.var];
         let fixed = p
             .parts
@@ -40,16 +43,29 @@ impl Objects {
                 Some(cell + constant(index, me)? * *stride as i64)
             });
         match fixed {
-            Some(cell) => cell as u32..cell as u32 + 1,
+            Some(cell) => cell as u32..cell as u32 + n,
             None => var.first..var.first + var.size,
         }
     }
 
     fn touch(&self, program: &Checked, p: &Place, me: Option<i64>, write: bool, f: &mut Footprint) {
+        self.touch_n(program, p, me, write, 1, f)
+    }
+
+    /// Reads or writes the `n` cells from the place's (its index expressions are read).
+    fn touch_n(
+        &self,
+        program: &Checked,
+        p: &Place,
+        me: Option<i64>,
+        write: bool,
+        n: u32,
+        f: &mut Footprint,
+    ) {
         for (index, _) in &p.parts {
             self.reads(program, index, me, f);
         }
-        for cell in self.cells(program, p, me) {
+        for cell in self.cells(program, p, me, n) {
             if let Some(object) = self.of_cell[cell as usize] {
                 *f = if write {
                     f.write(object)
@@ -60,7 +76,7 @@ impl Objects {
         }
     }
 
-    /// The fault cell's object (none in a model without run-time range checks).
+    /// The fault cell's object (none in a model without run-time checks).
     pub fn fault(&self, program: &Checked) -> Option<ObjectId> {
         self.of_cell[program.fault as usize]
     }
@@ -71,7 +87,7 @@ impl Objects {
             TExpr::Const(_) | TExpr::SelfIndex | TExpr::Bound(_) => {}
             TExpr::Read(p) => self.touch(program, p, me, false, f),
             TExpr::Not(a) | TExpr::Neg(a) => self.reads(program, a, me, f),
-            TExpr::Bin(_, a, b) => {
+            TExpr::Bin(_, a, b) | TExpr::Bit(a, b) => {
                 self.reads(program, a, me, f);
                 self.reads(program, b, me, f);
             }
@@ -103,7 +119,61 @@ impl Objects {
                     self.stmts(program, b, me, f);
                 }
                 TStmt::Goto(_) => {}
+                TStmt::Sync(s) => self.sync(program, s, me, f),
             }
+        }
+    }
+
+    /// A synchronisation statement reads and writes its mutex, cond or whole queue (and the
+    /// fault cell when it checks ownership or a range); its enabling condition is in the guard.
+    fn sync(&self, program: &Checked, s: &SyncStmt, me: Option<i64>, f: &mut Footprint) {
+        let both = |p: &Place, n: u32, f: &mut Footprint| {
+            self.touch_n(program, p, me, false, n, f);
+            self.touch_n(program, p, me, true, n, f);
+        };
+        let checked = match s {
+            SyncStmt::Lock { mutex, .. } => {
+                both(mutex, 1, f);
+                false
+            }
+            SyncStmt::Unlock { mutex, site, .. } => {
+                both(mutex, 1, f);
+                site.is_some()
+            }
+            SyncStmt::Wait {
+                cond, mutex, site, ..
+            } => {
+                both(cond, 1, f);
+                both(mutex, 1, f);
+                site.is_some()
+            }
+            SyncStmt::Signal { cond, .. } | SyncStmt::Broadcast { cond } => {
+                both(cond, 1, f);
+                false
+            }
+            SyncStmt::Send {
+                queue,
+                capacity,
+                value,
+                check,
+            } => {
+                self.reads(program, value, me, f);
+                both(queue, 1 + capacity, f);
+                check.is_some()
+            }
+            SyncStmt::Recv {
+                queue,
+                capacity,
+                into,
+                check,
+            } => {
+                both(queue, 1 + capacity, f);
+                self.touch(program, into, me, true, f);
+                check.is_some()
+            }
+        };
+        if let (true, Some(fault)) = (checked, self.fault(program)) {
+            *f = f.write(fault);
         }
     }
 

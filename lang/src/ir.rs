@@ -17,6 +17,13 @@ pub enum Ty {
     Record(usize),
     /// A fixed-size array.
     Array(Box<Ty>, usize),
+    /// A mutex: one cell, 0 while free, else 1 + the holder's instance number.
+    Mutex,
+    /// A condition variable: one cell, the set of waiting instances as a bit mask.
+    Cond,
+    /// A bounded FIFO of scalars: a length cell, then `capacity` element cells (those past the
+    /// length hold the element type's default).
+    Queue(Box<Ty>, usize),
 }
 
 /// One scalar cell of the flat state: its inclusive value range, and whether it is an object
@@ -72,6 +79,81 @@ pub enum TExpr {
     Bin(BinOp, Box<TExpr>, Box<TExpr>),
     /// A quantifier binding `slot` over `lo..=hi`.
     Quant(Quant, usize, Box<TExpr>, Box<TExpr>, Box<TExpr>),
+    /// Bit `index` (the second) of the first value: whether an instance waits on a cond.
+    Bit(Box<TExpr>, Box<TExpr>),
+}
+
+/// A synchronisation statement. `actor` is the acting instance's number among all actor
+/// instances (every template's, in declaration order); a blocking statement's enabling
+/// condition is part of its step's (or alternative's) guard, so here it always proceeds.
+#[derive(Clone, Debug)]
+pub enum SyncStmt {
+    /// `lock(m)`: the actor holds `m`.
+    Lock {
+        /// The mutex.
+        mutex: Place,
+        /// The acting instance's number.
+        actor: TExpr,
+    },
+    /// `unlock(m)`: `m` is free; a fault at `site` when the actor does not hold it (no check
+    /// when the program's every path to it took `m`).
+    Unlock {
+        /// The mutex.
+        mutex: Place,
+        /// The acting instance's number.
+        actor: TExpr,
+        /// The ownership check's site.
+        site: Option<u32>,
+    },
+    /// `wait(c, m)`: releases `m`, joins `c`'s waiters and goes to the wake step `wake`; a fault
+    /// at `site` when the actor does not hold `m` (no check when it surely does).
+    Wait {
+        /// The cond.
+        cond: Place,
+        /// The mutex.
+        mutex: Place,
+        /// The acting instance's number.
+        actor: TExpr,
+        /// The ownership check's site.
+        site: Option<u32>,
+        /// The program counter of the hidden step that takes `m` again once woken.
+        wake: u32,
+    },
+    /// `signal(c)`: removes the waiter numbered by the hidden pick in bound slot `waiter` (the
+    /// guard lets that pick range over the waiters only, or just 0 when there is none).
+    Signal {
+        /// The cond.
+        cond: Place,
+        /// The slot of the hidden pick.
+        waiter: usize,
+    },
+    /// `broadcast(c)`: removes every waiter.
+    Broadcast {
+        /// The cond.
+        cond: Place,
+    },
+    /// `send(q, value)`: appends (the guard says `q` is not full).
+    Send {
+        /// The queue (its length cell).
+        queue: Place,
+        /// Its capacity.
+        capacity: u32,
+        /// What is sent.
+        value: TExpr,
+        /// Run-time range check of the value against the element type, as for assignments.
+        check: Option<(i64, i64, u32)>,
+    },
+    /// `recv(q, into)`: pops the head into `into` (the guard says `q` is not empty).
+    Recv {
+        /// The queue (its length cell).
+        queue: Place,
+        /// Its capacity.
+        capacity: u32,
+        /// Where the head goes.
+        into: Place,
+        /// Run-time range check of the head against `into`'s type, as for assignments.
+        check: Option<(i64, i64, u32)>,
+    },
 }
 
 /// A typed statement.
@@ -91,6 +173,8 @@ pub enum TStmt {
     If(TExpr, Vec<TStmt>, Vec<TStmt>),
     /// Where the actor goes after the step (a program counter value).
     Goto(u32),
+    /// A synchronisation statement.
+    Sync(SyncStmt),
 }
 
 /// One alternative of a step: its own guard and effects.
@@ -149,6 +233,25 @@ pub enum Piece {
     Value(TExpr, Ty),
 }
 
+/// What a run-time check guards.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// An assignment's value stays in its variable's range.
+    Range,
+    /// `unlock(m)` and `wait(c, m)` are by `m`'s holder.
+    Owner,
+}
+
+/// A run-time check site: what it guards and a message naming the statement's
+/// file:line:column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Site {
+    /// What the check guards.
+    pub fault: Fault,
+    /// `file:line:column: ...`.
+    pub message: String,
+}
+
 /// The whole checked program.
 #[derive(Clone, Debug)]
 pub struct Checked {
@@ -177,9 +280,8 @@ pub struct Checked {
     pub outcome: Option<Vec<Piece>>,
     /// Bound-variable slots any expression needs.
     pub slots: usize,
-    /// The run-time range checks: site `n` (from 1) is `sites[n - 1]`, a message naming the
-    /// statement's file:line:column.
-    pub sites: Vec<String>,
+    /// The run-time checks: site `n` (from 1) is `sites[n - 1]`.
+    pub sites: Vec<Site>,
     /// The fault cell (the last cell): which check site failed, 0 while none has.
     pub fault: u32,
 }
@@ -188,22 +290,22 @@ impl TStmt {
     /// Whether running `stmts` always executes a `goto`.
     pub fn always_jumps(stmts: &[TStmt]) -> bool {
         stmts.iter().any(|s| match s {
-            TStmt::Goto(_) => true,
+            TStmt::Goto(_) | TStmt::Sync(SyncStmt::Wait { .. }) => true,
             TStmt::If(_, a, b) => TStmt::always_jumps(a) && TStmt::always_jumps(b),
-            TStmt::Assign { .. } => false,
+            TStmt::Assign { .. } | TStmt::Sync(_) => false,
         })
     }
 
-    /// Appends every `goto` target in `stmts` to `out`.
+    /// Appends every `goto` target in `stmts` to `out` (and every `wait`'s wake step).
     pub fn targets(stmts: &[TStmt], out: &mut Vec<u32>) {
         for s in stmts {
             match s {
-                TStmt::Goto(pc) => out.push(*pc),
+                TStmt::Goto(pc) | TStmt::Sync(SyncStmt::Wait { wake: pc, .. }) => out.push(*pc),
                 TStmt::If(_, a, b) => {
                     TStmt::targets(a, out);
                     TStmt::targets(b, out);
                 }
-                TStmt::Assign { .. } => {}
+                TStmt::Assign { .. } | TStmt::Sync(_) => {}
             }
         }
     }

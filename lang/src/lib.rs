@@ -6,7 +6,8 @@
 //!
 //! Modules, one job each: [`syntax`] (the YAML structs), [`expr`] (the C-like expression
 //! syntax), [`check`] (names, types, ranges, labels), [`ir`] (the checked program), [`compile`]
-//! (state layout and closures), [`footprint`] (read/write sets), [`program`] (the `sim::Model`).
+//! (state layout and closures), [`sync`] (mutexes, conds and queues at run time), [`footprint`]
+//! (read/write sets), [`program`] (the `sim::Model`).
 
 pub mod check;
 pub mod compile;
@@ -15,6 +16,7 @@ pub mod expr;
 pub mod footprint;
 pub mod ir;
 pub mod program;
+pub mod sync;
 pub mod syntax;
 
 pub use error::Diagnostic;

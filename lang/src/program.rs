@@ -4,7 +4,7 @@
 use crate::check::MAX_SLOTS;
 use crate::compile::{self, CStmt, Code, Env, Slot};
 use crate::footprint::{futures, Objects};
-use crate::ir::{Checked, Piece, Ty};
+use crate::ir::{Checked, Fault, Piece, Site, Ty};
 use models::scenario::{Obs, Observable};
 use serde::Serialize;
 use sim::{ActorId, Footprint, Model, Property, PropertyKind, StepInfo};
@@ -14,6 +14,15 @@ use std::sync::Arc;
 /// The name of the built-in property that fails in a state where an assignment's value left its
 /// variable's range (the model has it when some assignment needs a run-time check).
 pub const RANGE_PROPERTY: &str = "every assignment stays in its variable's range";
+
+/// The name of the built-in property that fails in a state where an `unlock(m)` or a
+/// `wait(c, m)` ran in an actor not holding `m` (the model has it when it unlocks or waits).
+pub const OWNER_PROPERTY: &str = "only a mutex's holder unlocks it or waits with it";
+
+/// Whether `name` is one of the language's built-in properties (a scenario keeps them).
+pub fn is_builtin(name: &str) -> bool {
+    name == RANGE_PROPERTY || name == OWNER_PROPERTY
+}
 
 /// A state: every cell packed into 64-bit words.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -76,12 +85,14 @@ pub struct Program {
     enums: Vec<Vec<String>>,
     /// For each symmetric template: each instance's block of slots.
     symmetric: Vec<Vec<Vec<Slot>>>,
-    /// The fault cell: which run-time range check failed, 0 while none has.
+    /// The fault cell: which run-time check failed, 0 while none has.
     fault: Slot,
-    /// The check sites' messages (site `n` is `sites[n - 1]`).
-    sites: Vec<String>,
-    /// What the built-in range property reads (the fault cell's object).
+    /// The check sites (site `n` is `sites[n - 1]`).
+    sites: Vec<Site>,
+    /// What the built-in properties read (the fault cell's object).
     fault_reads: Footprint,
+    /// Every mutex cell: its name (`vm_lock`, `locks[1]`) and slot.
+    mutexes: Vec<(String, Slot)>,
     /// Every cell's slot.
     slots: Arc<[Slot]>,
     /// The globals: name, type, first cell.
@@ -193,6 +204,21 @@ impl Program {
                 })
                 .collect()
         });
+        let globals: Vec<(String, Ty, u32)> = checked
+            .vars
+            .iter()
+            .zip(&checked.types)
+            .enumerate()
+            .filter(|(v, _)| checked.templates.iter().all(|t| t.var != *v))
+            .map(|(_, (var, ty))| (var.name.clone(), ty.clone(), var.first))
+            .collect();
+        let mut mutexes = Vec::new();
+        for (name, ty, first) in &globals {
+            let mut cell = *first;
+            mutex_cells(name, ty, &checked.records, &mut cell, &mut |name, cell| {
+                mutexes.push((name, slots[cell as usize]))
+            });
+        }
         Program {
             name: format!("{}({})", checked.name, checked.params),
             actors,
@@ -207,14 +233,8 @@ impl Program {
             fault: slots[checked.fault as usize],
             sites: checked.sites.clone(),
             fault_reads,
-            globals: checked
-                .vars
-                .iter()
-                .zip(&checked.types)
-                .enumerate()
-                .filter(|(v, _)| checked.templates.iter().all(|t| t.var != *v))
-                .map(|(_, (var, ty))| (var.name.clone(), ty.clone(), var.first))
-                .collect(),
+            mutexes,
+            globals,
             locals: checked
                 .templates
                 .iter()
@@ -250,6 +270,36 @@ impl Program {
                     .map(|_| self.value_json(elem, words, cell))
                     .collect(),
             ),
+            Ty::Mutex => {
+                let v = self.slots[*cell as usize].get(words);
+                *cell += 1;
+                match v {
+                    0 => Value::Null,
+                    holder => Value::from(self.actors[holder as usize - 1].clone()),
+                }
+            }
+            Ty::Cond => {
+                let v = self.slots[*cell as usize].get(words);
+                *cell += 1;
+                Value::Array(
+                    (0..self.actors.len())
+                        .filter(|i| v >> i & 1 == 1)
+                        .map(|i| Value::from(self.actors[i].clone()))
+                        .collect(),
+                )
+            }
+            Ty::Queue(elem, capacity) => {
+                let len = self.slots[*cell as usize].get(words) as usize;
+                *cell += 1;
+                let mut items = Vec::new();
+                for k in 0..*capacity {
+                    let item = self.value_json(elem, words, cell);
+                    if k < len {
+                        items.push(item);
+                    }
+                }
+                Value::Array(items)
+            }
             scalar => {
                 let v = self.slots[*cell as usize].get(words);
                 *cell += 1;
@@ -262,13 +312,46 @@ impl Program {
         }
     }
 
-    /// The failed range check's message (the statement's file:line:column) when a step of the
-    /// path to `state` assigned a value outside its variable's range.
+    /// The failed run-time check's message (the statement's file:line:column) when a step of
+    /// the path to `state` assigned a value outside its variable's range, or unlocked or waited
+    /// with a mutex its actor did not hold.
     pub fn fault(&self, state: &State) -> Option<&str> {
+        self.failed(state).map(|s| s.message.as_str())
+    }
+
+    fn failed(&self, state: &State) -> Option<&Site> {
         match self.fault.get(&state.0) {
             0 => None,
             site => Some(&self.sites[site as usize - 1]),
         }
+    }
+
+    /// The built-in property for the checks of kind `fault`, when the model has such checks.
+    fn builtin(&self, fault: Fault) -> Option<Property<Program>> {
+        let name = match fault {
+            Fault::Range => RANGE_PROPERTY,
+            Fault::Owner => OWNER_PROPERTY,
+        };
+        self.sites.iter().any(|s| s.fault == fault).then(|| {
+            Property::always(name, move |m: &Program, s: &State| {
+                m.failed(s).is_none_or(|site| site.fault != fault)
+            })
+            .reading(self.fault_reads)
+        })
+    }
+
+    /// "m held by worker0, ..." for every held mutex, in a state where some actor is stuck.
+    fn holders(&self, state: &State) -> Vec<String> {
+        self.mutexes
+            .iter()
+            .filter_map(|(name, slot)| match slot.get(&state.0) {
+                0 => None,
+                holder => Some(format!(
+                    "{name} held by {}",
+                    self.actors[holder as usize - 1]
+                )),
+            })
+            .collect()
     }
 
     /// Sets the bound variables of `step`'s alternative `alt`; returns its branch.
@@ -281,6 +364,33 @@ impl Program {
             rest /= size;
         }
         (alt % branches) as usize
+    }
+
+    /// The model's `outcome:` text in `state` (empty without one).
+    fn named_outcome(&self, state: &State) -> String {
+        let Some(pieces) = &self.outcome else {
+            return String::new();
+        };
+        let bound: [Cell<i64>; MAX_SLOTS] = Default::default();
+        let env = Env {
+            words: &state.0,
+            me: 0,
+            bound: &bound,
+        };
+        pieces
+            .iter()
+            .map(|p| match p {
+                CPiece::Text(t) => t.clone(),
+                CPiece::Value(code, ty) => {
+                    let v = code(&env);
+                    match ty {
+                        Ty::Bool => (v != 0).to_string(),
+                        Ty::Enum(e) => self.enums[*e][v as usize].clone(),
+                        _ => v.to_string(),
+                    }
+                }
+            })
+            .collect()
     }
 
     fn holds(&self, property: usize, state: &State) -> bool {
@@ -426,12 +536,7 @@ impl Model for Program {
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
-        let range = (!self.sites.is_empty()).then(|| {
-            Property::always(RANGE_PROPERTY, |m: &Program, s: &State| {
-                m.fault(s).is_none()
-            })
-            .reading(self.fault_reads)
-        });
+        let builtin = [Fault::Range, Fault::Owner].map(|f| self.builtin(f));
         self.properties
             .iter()
             .enumerate()
@@ -445,7 +550,7 @@ impl Model for Program {
                 };
                 p.reading(*reads)
             })
-            .chain(range)
+            .chain(builtin.into_iter().flatten())
             .collect()
     }
 
@@ -466,37 +571,36 @@ impl Model for Program {
             })
     }
 
+    /// The model's outcome; a fault's message instead when a run-time check failed; and in a
+    /// deadlock (a terminal state that is not done) with mutexes held, who holds them.
     fn outcome(&self, state: &State) -> Option<String> {
-        if let Some(site) = self.fault(state) {
-            return Some(format!("range fault: {site}"));
+        if let Some(site) = self.failed(state) {
+            let kind = match site.fault {
+                Fault::Range => "range",
+                Fault::Owner => "lock",
+            };
+            return Some(format!("{kind} fault: {}", site.message));
         }
-        let pieces = self.outcome.as_ref()?;
-        let bound: [Cell<i64>; MAX_SLOTS] = Default::default();
-        let env = Env {
-            words: &state.0,
-            me: 0,
-            bound: &bound,
+        let held = if self.mutexes.is_empty() || self.is_done(state) {
+            Vec::new()
+        } else {
+            self.holders(state)
         };
-        Some(
-            pieces
-                .iter()
-                .map(|p| match p {
-                    CPiece::Text(t) => t.clone(),
-                    CPiece::Value(code, ty) => {
-                        let v = code(&env);
-                        match ty {
-                            Ty::Bool => (v != 0).to_string(),
-                            Ty::Enum(e) => self.enums[*e][v as usize].clone(),
-                            _ => v.to_string(),
-                        }
-                    }
-                })
-                .collect(),
-        )
+        if self.outcome.is_none() && held.is_empty() {
+            return None;
+        }
+        let mut text = self.named_outcome(state);
+        if !held.is_empty() {
+            let sep = if text.is_empty() { "" } else { "; " };
+            text = format!("{text}{sep}deadlock with {}", held.join(", "));
+        }
+        Some(text)
     }
 
     /// `{"globals": {name: value}, "<actor>": {"pc": label, local: value}}`, and `"fault"` (the
-    /// failed check's message, or null) in a model with run-time range checks.
+    /// failed check's message, or null) in a model with run-time checks. A mutex shows its
+    /// holder's name (null while free), a cond its waiters' names, a queue its elements from
+    /// the head.
     fn state_json(&self, state: &State) -> serde_json::Value {
         use serde_json::{Map, Value};
         let words = &state.0;
@@ -543,5 +647,34 @@ impl Model for Program {
             }
         }
         Some(State(words))
+    }
+}
+
+/// Calls `found` with the name and cell of every mutex in a variable of type `ty` named `name`
+/// whose cells start at `*cell`; advances `*cell` past it.
+fn mutex_cells(
+    name: &str,
+    ty: &Ty,
+    records: &[Vec<(String, Ty)>],
+    cell: &mut u32,
+    found: &mut dyn FnMut(String, u32),
+) {
+    match ty {
+        Ty::Mutex => {
+            found(name.to_string(), *cell);
+            *cell += 1;
+        }
+        Ty::Array(elem, n) => {
+            for i in 0..*n {
+                mutex_cells(&format!("{name}[{i}]"), elem, records, cell, found);
+            }
+        }
+        Ty::Record(r) => {
+            for (field, t) in &records[*r] {
+                mutex_cells(&format!("{name}.{field}"), t, records, cell, found);
+            }
+        }
+        Ty::Queue(_, capacity) => *cell += 1 + *capacity as u32,
+        Ty::Bool | Ty::Int(..) | Ty::Enum(_) | Ty::Cond => *cell += 1,
     }
 }

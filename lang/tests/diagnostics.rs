@@ -68,6 +68,18 @@ fn errors_name_the_place_and_suggest() {
     assert!(lang::load("ok.yaml", &with("!kernel[tap]", "used = 0"), &[]).is_ok());
 }
 
+/// Too many bound variables at once is an error, not a panic.
+#[test]
+fn too_many_bound_variables_are_an_error() {
+    let nested = (0..17).fold("true".to_string(), |e, i| format!("any(v{i} in 0..0: {e})"));
+    let text = with("true", "used = 0")
+        + &format!("properties:\n  - name: deep\n    always: \"{nested}\"\n");
+    assert_eq!(
+        error(&text),
+        "bad.yaml:1:1: more than 16 variables are bound at once (a step's `pick`s and `signal`s, and the quantifiers around an expression)"
+    );
+}
+
 /// The first example of docs/language.md loads and finds its lost update.
 #[test]
 fn the_documented_example_finds_the_lost_update() {

@@ -24,14 +24,21 @@ impl Gen {
 
 /// Actors `P` and `R` (one instance each) work mostly on their own globals (`p`, `pb`; `r`,
 /// `rb`), `Q` (two instances) on `a[self]`; all of them sometimes touch the shared `s` and
-/// `a[0]`, so that some steps commute and some conflict.
+/// `a[0]`, so that some steps commute and some conflict. In half of the programs they also
+/// share a mutex `m`, a cond `c` and a queue `q`: critical sections (a step that locks, then one
+/// that unlocks or waits), signals, sends and receives, and guards on them.
 fn program(seed: u64) -> String {
     let mut g = Gen(seed | 1);
     let checks = g.below(2) == 0;
+    let sync = g.below(2) == 0;
     let mut out = String::from(concat!(
         "model: random\nglobals:\n  p: int 0..3\n  pb: bool\n  r: int 0..3\n  rb: bool\n",
-        "  s: int 0..3\n  a: int 0..3[2]\nactors:\n",
+        "  s: int 0..3\n  a: int 0..3[2]\n",
     ));
+    if sync {
+        out.push_str("  m: mutex\n  c: cond\n  q: queue int 0..3[2]\n");
+    }
+    out.push_str("actors:\n");
     for actor in ["P", "Q", "R"] {
         out.push_str(&format!("  {actor}:\n"));
         let (mut guards, mut stmts) = match actor {
@@ -53,12 +60,22 @@ fn program(seed: u64) -> String {
         };
         guards.extend(["s < 2", "a[0] <= a[1]"]);
         stmts.extend(["s = l", "a[0] = l", "l = s"]);
+        // A step's own guard may also peek (a peek blocks the whole step).
+        let mut step_guards = guards.clone();
+        if sync {
+            guards.extend(["locked(m)", "held(m)", "len(q) < 2"]);
+            step_guards.extend(["locked(m)", "!held(m)", "len(q) > 0", "peek(q) == l"]);
+        }
         out.push_str("    locals:\n      l: int 0..3\n    program:\n");
         let steps = 1 + g.below(3);
+        // The step after a `lock(m)` step unlocks, or waits.
+        let mut releases = false;
         for n in 0..steps {
             out.push_str(&format!("      - label: s{n}\n"));
+            let locks = sync && !releases && n + 1 < steps && g.below(2) == 0;
+            let waits = releases && g.below(2) == 0;
             if g.below(3) > 0 {
-                out.push_str(&format!("        when: \"{}\"\n", g.pick(&guards)));
+                out.push_str(&format!("        when: \"{}\"\n", g.pick(&step_guards)));
             }
             let stmts = if g.below(5) == 0 {
                 out.push_str("        pick: { k: 0..2 }\n");
@@ -67,8 +84,25 @@ fn program(seed: u64) -> String {
                 stmts.clone()
             };
             out.push_str("        do:\n");
+            if locks {
+                out.push_str("          - lock(m)\n");
+            } else if sync && g.below(4) == 0 {
+                out.push_str(&format!(
+                    "          - \"{}\"\n",
+                    g.pick(&["send(q, l)", "recv(q, l)"])
+                ));
+            }
             for _ in 0..1 + g.below(2) {
                 out.push_str(&format!("          - \"{}\"\n", g.pick(&stmts)));
+            }
+            if sync && g.below(4) == 0 {
+                out.push_str(&format!(
+                    "          - {}\n",
+                    g.pick(&["signal(c)", "broadcast(c)"])
+                ));
+            }
+            if releases && !waits {
+                out.push_str("          - unlock(m)\n");
             }
             // An increment needs a run-time range check, and a checked step writes the fault
             // cell every step reads (it conflicts with all): guarded, or unguarded and faulting
@@ -79,19 +113,26 @@ fn program(seed: u64) -> String {
                 1 => out.push_str("          - \"l = l + 1\"\n"),
                 _ => {}
             }
-            if g.below(5) == 0 {
+            // No `goto` leaves a critical section, nor a step that waits.
+            if !locks && !waits && g.below(5) == 0 {
                 let target = g.below(steps);
                 out.push_str(&format!(
                     "          - if: \"{}\"\n            then: [goto s{target}]\n",
                     g.pick(&guards)
                 ));
             }
-            if g.below(6) == 0 {
+            if waits {
+                out.push_str(&format!(
+                    "        either:\n          - when: \"{}\"\n            do: [\"wait(c, m)\"]\n          - do: [unlock(m)]\n",
+                    g.pick(&guards)
+                ));
+            } else if g.below(6) == 0 {
                 out.push_str(&format!(
                     "        either:\n          - when: \"{}\"\n            do: [\"l = 2\"]\n          - do: [\"l = 0\"]\n",
                     g.pick(&guards)
                 ));
             }
+            releases = locks;
         }
     }
     out.push_str(concat!(
@@ -99,8 +140,13 @@ fn program(seed: u64) -> String {
         "  - name: s stays low\n    always: \"s != 3\"\n",
         "  - name: ends set\n    at_end: \"p != 2 || rb\"\n",
         "  - name: reaches a[0] = 2\n    sometimes: \"a[0] == 2\"\n",
-        "outcome: \"{p} {pb} {r} {rb} {s} {a[0]} {a[1]} {P[0].l} {Q[0].l} {Q[1].l} {R[0].l}\"\n",
+        "outcome: \"{p} {pb} {r} {rb} {s} {a[0]} {a[1]} {P[0].l} {Q[0].l} {Q[1].l} {R[0].l}",
     ));
+    out.push_str(if sync {
+        " {len(q)} {locked(m)}\"\n"
+    } else {
+        "\"\n"
+    });
     out
 }
 
@@ -177,4 +223,39 @@ fn reduction_removes_states_in_most_programs() {
         })
         .count();
     assert!(reduced >= 20, "only {reduced} of 40 programs reduced");
+}
+
+/// The programs with a mutex, a cond and a queue are mostly explored to the end (else the
+/// property above says little about them), and some deadlock, fault on an unlock and wake from
+/// a wait.
+#[test]
+fn synchronising_programs_are_explored() {
+    let (mut sync, mut complete, mut deadlock, mut owner, mut woken) = (0, 0, 0, 0, 0);
+    for seed in 0..200u64 {
+        let text = program(seed);
+        if !text.contains("m: mutex") {
+            continue;
+        }
+        sync += 1;
+        let m =
+            lang::load("random.yaml", &text, &[]).unwrap_or_else(|e| panic!("{}\n{text}", e[0]));
+        let r = run(&m, Reduction::None);
+        complete += r.complete as u32;
+        let has = |p: &str| r.violations.iter().any(|v| v.property == p);
+        deadlock += has("deadlock") as u32;
+        owner += has(lang::program::OWNER_PROPERTY) as u32;
+        woken += r
+            .outcomes
+            .values()
+            .filter_map(|o| o.path.as_ref())
+            .any(|p| {
+                Trace::from_path(&m, p)
+                    .steps
+                    .iter()
+                    .any(|s| s.label.ends_with(".wake"))
+            }) as u32;
+    }
+    eprintln!("{sync} sync programs: {complete} complete, {deadlock} deadlock, {owner} owner faults, {woken} woken");
+    assert!(complete * 10 >= sync * 8, "{complete} of {sync} complete");
+    assert!(deadlock >= 5 && owner >= 1 && woken >= 1);
 }

@@ -572,7 +572,7 @@ impl Scenario {
                 let model = self.lang_model(self.config(setup, job)?, job)?;
                 let builtin = sim::Model::properties(&model)
                     .into_iter()
-                    .filter(|p| p.name == lang::program::RANGE_PROPERTY)
+                    .filter(|p| lang::program::is_builtin(&p.name))
                     .collect();
                 let model = self.build(Ok(model), job)?.keeping(builtin);
                 f.lang(&model);

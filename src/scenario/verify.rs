@@ -170,7 +170,7 @@ pub fn verify(trace: &Trace, path: &Path) -> Result<Verified, CliError> {
     if let Some(p) = &trace.property {
         let known = p == DEADLOCK
             || scenario.file.properties.iter().any(|q| q.name == *p)
-            || (scenario.file.model == "lang" && p == lang::program::RANGE_PROPERTY);
+            || (scenario.file.model == "lang" && lang::program::is_builtin(p));
         if !known {
             return Err(CliError::bad_input(format!(
                 "{}: the trace's property `{p}` is not a property of scenario {}",
