@@ -359,3 +359,20 @@ patches:
         ["range fault: m.yaml:36:33: `x = x + 1` assigns a value outside 0..2"]
     );
 }
+
+/// The listing docs/language.md shows is the bundled fake-reboot model's patch, as rendered.
+#[test]
+fn the_documented_diff_is_the_bundled_patch() {
+    let m = lang::load_file(
+        std::path::Path::new("../models/lang/fake-reboot.yaml"),
+        &Config {
+            params: Vec::new(),
+            patches: vec!["revert-b0c144c5792".into()],
+        },
+    )
+    .unwrap_or_else(|e| panic!("{}", e[0]));
+    assert_eq!(m.name(), "fake-reboot()+revert-b0c144c5792");
+    let doc = include_str!("../../docs/language.md");
+    let listing = format!("```diff\n{}```", m.patches()[0]);
+    assert!(doc.contains(&listing), "docs/language.md lacks:\n{listing}");
+}

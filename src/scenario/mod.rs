@@ -68,7 +68,7 @@ pub fn models() -> Vec<ModelInfo> {
         ModelInfo {
             name: "lang",
             summary: "a model in the modelling language (docs/language.md): setup.file names it, \
-                      setup.params sets its parameters",
+                      setup.params sets its parameters, setup.patches applies its patches",
             axes: Vec::new(),
         },
     ]
