@@ -156,11 +156,14 @@ fn run_lang(config: &Config) -> CliResult<Measurement> {
         _ => &["N", "fix"],
     };
     reject_unknown(&kv, order, &config.params)?;
-    let params: Vec<(String, String)> = kv
-        .iter()
-        .map(|(k, v)| (k.clone(), v.replace('-', "_")))
-        .collect();
-    let model = lang::load(path, text, &params).map_err(|errors| {
+    let model_config = lang::Config {
+        params: kv
+            .iter()
+            .map(|(k, v)| (k.clone(), v.replace('-', "_")))
+            .collect(),
+        patches: Vec::new(),
+    };
+    let model = lang::load(path, text, &model_config).map_err(|errors| {
         CliError::bad_input(
             errors
                 .iter()

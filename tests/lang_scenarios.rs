@@ -1,6 +1,7 @@
-//! Scenarios on models in the modelling language (`model: lang`): the setup names the model file
-//! and its parameters, observations are its variables by name, the language's built-in range and
-//! mutex-holder properties are kept, and a bad setup is an error placed in a file, never a panic.
+//! Scenarios on models in the modelling language (`model: lang`): the setup names the model file,
+//! its parameters and the patches it applies, observations are its variables by name, the
+//! language's built-in range and mutex-holder properties are kept, and a bad setup is an error
+//! placed in a file, never a panic.
 
 use std::path::{Path, PathBuf};
 use vmrace::scenario::run::Got;
@@ -219,4 +220,135 @@ fn a_range_fault_trace_replays_and_a_changed_model_file_is_refused() {
         said.contains("small.yaml") && said.contains("changed"),
         "{said}"
     );
+}
+
+/// The bundled refcount model with patches: `atomic` makes the increment one step, `reset`
+/// then drops the reference again.
+fn patched_model(dir: &Path) {
+    let model = std::fs::read_to_string("models/lang/refcount.yaml").expect("the bundled model")
+        + "patches:
+  atomic:
+    title: virObjectRef is one atomic increment
+    ops:
+      - replace: thread.read
+        with: [{ label: inc, fn: virObjectRef, do: [refs = refs + 1] }]
+      - delete: thread.write
+  reset:
+    ops:
+      - insert_after: thread.inc
+        steps: [{ label: drop, fn: virObjectUnref, do: [refs = refs - 1] }]
+";
+    std::fs::create_dir_all(dir).expect("temporary directory");
+    std::fs::write(dir.join("patched.yaml"), model).expect("written");
+}
+
+const PATCHED: &str = "title: t
+source: [s]
+model: lang
+setup:
+  file: patched.yaml
+  params: {N: 2, atomic: false}
+  patches: [atomic]
+variants:
+  atomic: {}
+  unpatched: {patches: []}
+  atomic-then-reset: {patches: [atomic, reset]}
+observe: [refs]
+properties:
+  - name: counted
+    at_end: 'refs == 2'
+expect:
+  atomic: holds
+  unpatched: violated
+  atomic-then-reset: violated
+";
+
+/// A variant's `patches:` replaces the setup's list; the verdicts follow the patched programs.
+#[test]
+fn variants_apply_patches_of_the_model() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("lang_patches_variants");
+    patched_model(&dir);
+    let s = load(&dir, PATCHED).unwrap_or_else(|e| panic!("{}", e.message));
+    let got: Vec<(String, Got, Vec<String>)> = s
+        .jobs()
+        .expect("jobs")
+        .iter()
+        .map(|job| {
+            let patches = s.patches(job).expect("patches");
+            let names = patches.iter().map(|p| p.name.clone()).collect();
+            (job.variant.clone(), s.run(job, 1).expect("runs").got, names)
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("atomic".to_string(), Got::Holds, vec!["atomic".to_string()]),
+            ("unpatched".to_string(), Got::Violated, vec![]),
+            (
+                "atomic-then-reset".to_string(),
+                Got::Violated,
+                vec!["atomic".to_string(), "reset".to_string()]
+            ),
+        ]
+    );
+    let runs: Vec<_> = s
+        .jobs()
+        .expect("jobs")
+        .iter()
+        .map(|j| s.run(j, 1).expect("runs"))
+        .collect();
+    let md = vmrace::report::bundle::scenario_markdown(&s, &runs).expect("report");
+    let section = &md[md.find("## Variants as patches").expect("the section")..];
+    let section = &section[..section.find("\n<a id=").expect("the witnesses follow")];
+    insta::assert_snapshot!("patched-variants", section);
+}
+
+/// A patch the model does not have is placed where the scenario names it, with a suggestion.
+#[test]
+fn an_unknown_patch_is_placed_in_the_scenario() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("lang_patches_unknown");
+    patched_model(&dir);
+    let text = PATCHED.replace("[atomic, reset]", "[atomic, rest]");
+    let e = load(&dir, &text).err().expect("refused");
+    assert_eq!(e.code, 2);
+    assert!(
+        e.message.ends_with(
+            "t.yaml:11:41: variant `atomic-then-reset` (used by variant `atomic-then-reset`): \
+             patches[1]: patched.yaml has no patch `rest` (did you mean `reset`?)"
+        ),
+        "{}",
+        e.message
+    );
+}
+
+/// `vmrace explain` shows a patched variant's patches after the explanation.
+#[test]
+fn explain_shows_the_variants_patches() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("lang_patches_explain");
+    let _ = std::fs::remove_dir_all(&dir);
+    patched_model(&dir);
+    std::fs::write(dir.join("t.yaml"), PATCHED).expect("written");
+    let traces = dir.join("traces");
+    let out = vmrace(&[
+        "check",
+        dir.join("t.yaml").to_str().expect("utf-8"),
+        "--save-traces",
+        traces.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let trace = std::fs::read_dir(&traces)
+        .expect("traces")
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.to_string_lossy().contains("atomic-then-reset"))
+        .expect("a trace of the patched variant");
+    let explained = vmrace(&["explain", trace.to_str().expect("utf-8")]);
+    let said = String::from_utf8_lossy(&explained.stdout).into_owned();
+    assert_eq!(explained.status.code(), Some(0), "{said}");
+    let patches = &said[said.find("\nVariant").expect("the patches follow")..];
+    insta::assert_snapshot!("explain-patched-variant", patches);
 }

@@ -8,7 +8,8 @@ mod sync;
 use crate::error::{suggestion, Diagnostic, Locator};
 use crate::expr::{self, Expr, ExprKind, Quant, Stmt, TypeExpr, UnOp};
 use crate::ir::*;
-use crate::syntax::{ActorDecl, File, StepDecl, StmtDecl, VarDecl};
+use crate::patch::{Patched, Placed};
+use crate::syntax::{ActorDecl, File, StmtDecl, VarDecl};
 use sim::PropertyKind;
 use std::collections::HashMap;
 
@@ -40,6 +41,12 @@ struct Scope<'s> {
 
 struct Checker<'a> {
     loc: Locator<'a>,
+    /// The actors' programs after the configuration's patches.
+    patched: &'a Patched<'a>,
+    /// The applied patch an error found now is due to (its message then says so).
+    blame: Option<usize>,
+    /// Where the step being checked starts in the text (errors are searched from there).
+    start: usize,
     errors: Vec<Diagnostic>,
     constants: HashMap<String, (i64, Ty)>,
     enum_consts: HashMap<String, (usize, i64)>,
@@ -65,15 +72,19 @@ struct Checker<'a> {
     done: u32,
 }
 
-/// Checks `file` (the YAML text `text` of `path`) with parameter values `overrides`.
-pub fn check(
-    path: &str,
-    text: &str,
-    file: &File,
+/// Checks `file` (whose text `loc` searches) with its programs as `patched` and parameter
+/// values `overrides`.
+pub fn check<'a>(
+    loc: Locator<'a>,
+    file: &'a File,
+    patched: &'a Patched<'a>,
     overrides: &[(String, String)],
 ) -> Result<Checked, Vec<Diagnostic>> {
     let mut c = Checker {
-        loc: Locator::new(path, text),
+        loc,
+        patched,
+        blame: None,
+        start: 0,
         errors: Vec::new(),
         constants: HashMap::new(),
         enum_consts: HashMap::new(),
@@ -134,9 +145,30 @@ fn fold(op: BinOp, a: i64, b: i64) -> i64 {
 }
 
 impl<'a> Checker<'a> {
+    /// Records an error (said to be after the blamed patch, if any).
     fn error<T>(&mut self, anchors: &[&str], inner: usize, message: String) -> R<T> {
-        self.errors.push(self.loc.at(anchors, inner, message));
+        let message = match self.blame {
+            Some(p) => format!("after patch `{}`: {message}", self.patched.names[p]),
+            None => message,
+        };
+        let d = self.loc.at_from(self.start, anchors, inner, message);
+        self.errors.push(d);
         Err(Reported)
+    }
+
+    /// Records an error due to applied patch `p` (or to the one blamed now, if later).
+    fn error_after<T>(
+        &mut self,
+        p: Option<usize>,
+        anchors: &[&str],
+        inner: usize,
+        message: String,
+    ) -> R<T> {
+        let outer = self.blame;
+        self.blame = outer.max(p);
+        let result = self.error(anchors, inner, message);
+        self.blame = outer;
+        result
     }
 
     fn type_name(&self, ty: &Ty) -> String {
@@ -249,14 +281,14 @@ impl<'a> Checker<'a> {
             self.fresh_name(name, &anchors);
             let _ = self.global(name, decl, &anchors);
         }
-        for (name, actor) in &file.actors.0 {
+        for (t, (name, actor)) in file.actors.0.iter().enumerate() {
             self.fresh_name(name, &["actors:", name.as_str()]);
-            let _ = self.layout_actor(name, actor);
+            let _ = self.layout_actor(t, name, actor);
         }
         self.size_sync_cells();
-        for (t, (name, actor)) in file.actors.0.iter().enumerate() {
+        for t in 0..file.actors.0.len() {
             if t < self.templates.len() {
-                let _ = self.program(t, name, actor);
+                let _ = self.program(t);
             }
         }
         let mut properties = Vec::new();
@@ -315,6 +347,7 @@ impl<'a> Checker<'a> {
         Ok(Checked {
             name: file.model.clone(),
             params: shown.join(","),
+            patches: self.patched.diffs.clone(),
             cells: std::mem::take(&mut self.cells),
             init: std::mem::take(&mut self.init),
             vars: self.vars.iter().map(|(v, _)| v.clone()).collect(),
@@ -575,7 +608,9 @@ impl<'a> Checker<'a> {
         Ok(())
     }
 
-    fn layout_actor(&mut self, name: &str, actor: &ActorDecl) -> R<()> {
+    /// Lays out template `t`'s locals and program counter (its program as patched).
+    fn layout_actor(&mut self, t: usize, name: &str, actor: &ActorDecl) -> R<()> {
+        let steps = self.patched.programs[t].len();
         let anchors = ["actors:", name];
         let count = match &actor.instances {
             Some(text) => {
@@ -616,12 +651,14 @@ impl<'a> Checker<'a> {
             fields.push((local.clone(), ty, offset));
             offset += n;
         }
-        if actor.program.is_empty() {
-            return self.error(&anchors, 0, format!("actor `{name}` has an empty program"));
+        if steps == 0 {
+            let message = format!("actor `{name}` has an empty program");
+            return self.error_after(self.patched.edited[t], &anchors, 0, message);
         }
         // The program counter is the block's last cell: a field no name can reach. Its values:
         // the steps, the hidden wake step of each `wait`, and `done`.
-        let pcs = (actor.program.len() + sync::wait_count(actor)) as i64;
+        let waits = sync::wait_count(self.patched.programs[t].iter().map(|p| p.decl));
+        let pcs = (steps + waits) as i64;
         let pc = Ty::Int(0, pcs);
         let record = self.records.len();
         self.records.push(
@@ -665,31 +702,39 @@ impl<'a> Checker<'a> {
         Ok(())
     }
 
-    fn program(&mut self, t: usize, name: &str, actor: &ActorDecl) -> R<()> {
-        let labels: Vec<&str> = actor.program.iter().map(|s| s.label.as_str()).collect();
+    /// Checks template `t`'s program as patched.
+    fn program(&mut self, t: usize) -> R<()> {
+        let program = &self.patched.programs[t];
+        let labels: Vec<&str> = program.iter().map(|s| s.decl.label.as_str()).collect();
         for (i, l) in labels.iter().enumerate() {
             if labels[..i].contains(l) || *l == "done" {
+                self.start = program[i].start;
                 let _: R<()> = self.error(
-                    &["actors:", name, "label:", l, l],
+                    &["label:", l],
                     0,
                     format!("label `{l}` is used twice (`done` is reserved)"),
                 );
+                self.start = 0;
             }
         }
-        self.done = (actor.program.len() + sync::wait_count(actor)) as u32;
-        self.sync.begin_program(actor.program.len() as u32);
+        let written_steps = program.len();
+        self.done = (written_steps + sync::wait_count(program.iter().map(|p| p.decl))) as u32;
+        self.sync.begin_program(written_steps as u32);
         let mut steps = Vec::new();
         let mut written = Vec::new();
-        for (i, decl) in actor.program.iter().enumerate() {
+        for (i, placed) in program.iter().enumerate() {
             self.jumps.clear();
-            if let Ok(step) = self.step(t, name, decl, &labels, i as u32 + 1) {
+            (self.blame, self.start) = (placed.patch, placed.start);
+            let step = self.step(t, placed, &labels, i as u32 + 1);
+            if let Ok(step) = step {
                 let mut next = step.successors();
                 next.extend(self.jumps.iter().copied());
                 written.push(next);
                 steps.push(step);
             }
         }
-        if steps.len() != actor.program.len() {
+        (self.blame, self.start) = (None, 0);
+        if steps.len() != program.len() {
             return Err(Reported);
         }
         // The hidden wake steps of the `wait`s, after the written ones.
@@ -708,33 +753,29 @@ impl<'a> Checker<'a> {
                 todo.extend(next.iter().copied());
             }
         }
-        for (i, step) in steps.iter().enumerate().take(actor.program.len()) {
+        for (i, step) in steps.iter().enumerate().take(written_steps) {
             if !seen[i] {
-                let _: R<()> = self.error(
-                    &["actors:", name, "label:", &step.label],
-                    0,
-                    format!("label `{}` is unreachable: no step goes to it", step.label),
-                );
+                self.start = program[i].start;
+                let message = format!("label `{}` is unreachable: no step goes to it", step.label);
+                let _: R<()> =
+                    self.error_after(self.patched.edited[t], &["label:", &step.label], 0, message);
             }
         }
+        self.start = 0;
         let needed = locks::needed_checks(&steps, self.sync.uses.len());
         self.owner_sites(&mut steps, &needed);
         let vars: Vec<&str> = self.vars.iter().map(|(v, _)| v.name.as_str()).collect();
-        let errors = locks::check(name, &steps, &self.sync.uses, &vars);
+        let name = self.templates[t].name.clone();
+        let errors = locks::check(&name, &steps, &self.sync.uses, &vars);
         self.errors.extend(errors);
         self.templates[t].steps = steps;
         Ok(())
     }
 
-    fn step(
-        &mut self,
-        t: usize,
-        actor: &str,
-        decl: &StepDecl,
-        labels: &[&str],
-        next: u32,
-    ) -> R<Step> {
-        let anchors = vec!["actors:", actor, "label:", decl.label.as_str()];
+    /// Checks one step of template `t`, `next` its fall-through program counter.
+    fn step(&mut self, t: usize, placed: &'a Placed<'a>, labels: &[&str], next: u32) -> R<Step> {
+        let decl = placed.decl;
+        let anchors = vec!["label:", decl.label.as_str()];
         let mut scope = Scope {
             actor: Some(t),
             bound: Vec::new(),
@@ -950,11 +991,19 @@ impl<'a> Checker<'a> {
                     }
                     None => {
                         let hint = suggestion(&label, labels.iter().copied().chain(["done"]));
-                        self.error(
-                            &scope.anchors,
-                            at,
-                            format!("`goto {label}`: no such label in this actor{hint}"),
-                        )
+                        let removed = scope
+                            .actor
+                            .and_then(|t| self.patched.removed[t].get(&label).copied());
+                        let gone = match removed {
+                            Some(p) if self.blame.is_some_and(|b| b > p) => {
+                                format!(" (patch `{}` removed it)", self.patched.names[p])
+                            }
+                            Some(_) => " (the patch removed it)".to_string(),
+                            None => String::new(),
+                        };
+                        let message =
+                            format!("`goto {label}`: no such label in this actor{hint}{gone}");
+                        self.error_after(removed, &scope.anchors, at, message)
                     }
                 }
             }
@@ -1008,7 +1057,9 @@ impl<'a> Checker<'a> {
                     );
                 }
                 Ok((a < lo || b > hi).then(|| {
-                    let d = self.loc.at(&scope.anchors, 0, String::new());
+                    let d = self
+                        .loc
+                        .at_from(self.start, &scope.anchors, 0, String::new());
                     let message = format!(
                         "{}:{}:{}: {what} a value outside {lo}..{hi}",
                         d.file, d.line, d.column

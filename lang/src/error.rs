@@ -44,20 +44,18 @@ impl<'a> Locator<'a> {
     /// The diagnostic for `message` at the last anchor found, moved `inner` bytes into it when
     /// the last anchor (an expression's text) was found itself.
     pub fn at(&self, anchors: &[&str], inner: usize, message: String) -> Diagnostic {
-        let mut offset = 0;
-        let mut found_last = false;
-        for (n, anchor) in anchors.iter().enumerate() {
-            match self.text[offset..].find(anchor) {
-                Some(i) => {
-                    offset += i;
-                    found_last = n + 1 == anchors.len();
-                    if !found_last {
-                        offset += anchor.len();
-                    }
-                }
-                None => found_last = false,
-            }
-        }
+        self.at_from(0, anchors, inner, message)
+    }
+
+    /// As [`Locator::at`], searching from byte `from` (a step's start) on.
+    pub fn at_from(
+        &self,
+        from: usize,
+        anchors: &[&str],
+        inner: usize,
+        message: String,
+    ) -> Diagnostic {
+        let (mut offset, found_last) = self.find(from, anchors);
         if found_last {
             offset += inner.min(anchors.last().map_or(0, |a| a.len()));
         }
@@ -70,6 +68,26 @@ impl<'a> Locator<'a> {
             column,
             message,
         }
+    }
+
+    /// The byte offset of the last anchor found searching from `from` (each after the one
+    /// before; an anchor not found is skipped), and whether it is the last of `anchors`.
+    pub fn find(&self, from: usize, anchors: &[&str]) -> (usize, bool) {
+        let mut offset = from.min(self.text.len());
+        let mut found_last = false;
+        for (n, anchor) in anchors.iter().enumerate() {
+            match self.text.get(offset..).and_then(|rest| rest.find(anchor)) {
+                Some(i) => {
+                    offset += i;
+                    found_last = n + 1 == anchors.len();
+                    if !found_last {
+                        offset += anchor.len();
+                    }
+                }
+                None => found_last = false,
+            }
+        }
+        (offset, found_last)
     }
 }
 

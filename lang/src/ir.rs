@@ -1,6 +1,7 @@
 //! The checked program: every name resolved to a cell of the flat state, every expression typed
 //! and constant-folded, every label resolved to a program counter value.
 
+pub use crate::diff::PatchDiff;
 pub use crate::expr::{BinOp, Quant};
 use sim::PropertyKind;
 
@@ -259,6 +260,8 @@ pub struct Checked {
     pub name: String,
     /// The parameters' values, `N=2,fix=false`, for the model's name in traces.
     pub params: String,
+    /// The applied patches, in order, and what each changed.
+    pub patches: Vec<PatchDiff>,
     /// Every cell, in layout order.
     pub cells: Vec<CellDecl>,
     /// Each cell's initial value.

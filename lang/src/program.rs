@@ -4,7 +4,7 @@
 use crate::check::MAX_SLOTS;
 use crate::compile::{self, CStmt, Code, Env, Slot};
 use crate::footprint::{futures, Objects};
-use crate::ir::{Checked, Fault, Piece, Site, Ty};
+use crate::ir::{Checked, Fault, PatchDiff, Piece, Site, Ty};
 use models::scenario::{Obs, Observable};
 use serde::Serialize;
 use sim::{ActorId, Footprint, Model, Property, PropertyKind, StepInfo};
@@ -101,6 +101,8 @@ pub struct Program {
     locals: Vec<Vec<(String, Ty)>>,
     /// Records: field names and types.
     records: Vec<Vec<(String, Ty)>>,
+    /// The applied patches and what each changed.
+    patches: Vec<PatchDiff>,
 }
 
 impl Program {
@@ -220,7 +222,17 @@ impl Program {
             });
         }
         Program {
-            name: format!("{}({})", checked.name, checked.params),
+            name: format!(
+                "{}({}){}",
+                checked.name,
+                checked.params,
+                checked
+                    .patches
+                    .iter()
+                    .map(|p| format!("+{}", p.name))
+                    .collect::<String>()
+            ),
+            patches: checked.patches.clone(),
             actors,
             instances,
             steps,
@@ -252,6 +264,12 @@ impl Program {
             records: checked.records.clone(),
             slots,
         }
+    }
+
+    /// The patches the configuration applied, in order, each with the diff of the programs it
+    /// edited.
+    pub fn patches(&self) -> &[PatchDiff] {
+        &self.patches
     }
 
     /// The value of type `ty` whose cells start at `*cell` in `words`, as JSON (bools as

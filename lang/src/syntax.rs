@@ -66,6 +66,9 @@ pub struct File {
     /// The name of a terminal state's outcome: text with `{expression}` holes.
     #[serde(default)]
     pub outcome: Option<String>,
+    /// Named edits of the programs (a variant as a patch), applied when a configuration asks.
+    #[serde(default)]
+    pub patches: Ordered<PatchDecl>,
 }
 
 /// A parameter: its type and its default value.
@@ -205,6 +208,42 @@ pub struct IfDecl {
     /// When it does not.
     #[serde(default, rename = "else")]
     pub otherwise: Vec<StmtDecl>,
+}
+
+/// A patch: edits of the actors' programs by label, applied in order.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchDecl {
+    /// What it stands for (an upstream commit's subject).
+    #[serde(default)]
+    pub title: Option<String>,
+    /// The edits, in order.
+    pub ops: Vec<OpDecl>,
+}
+
+/// One edit of a patch as written: exactly one of `delete`, `replace` (with `with`),
+/// `insert_after` and `insert_before` (with `steps`), each naming a step as `actor.label`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpDecl {
+    /// Removes the step.
+    #[serde(default)]
+    pub delete: Option<String>,
+    /// Replaces the step by `with`.
+    #[serde(default)]
+    pub replace: Option<String>,
+    /// The steps that replace it.
+    #[serde(default)]
+    pub with: Option<Vec<StepDecl>>,
+    /// Inserts `steps` after the step.
+    #[serde(default)]
+    pub insert_after: Option<String>,
+    /// Inserts `steps` before the step.
+    #[serde(default)]
+    pub insert_before: Option<String>,
+    /// The steps inserted.
+    #[serde(default)]
+    pub steps: Option<Vec<StepDecl>>,
 }
 
 /// A named property; exactly one of its kinds is set.

@@ -26,7 +26,11 @@ fn load(model: &str, p: &str) -> lang::Program {
         "tap-churn" => ("models/lang/tap-churn.yaml", TAP_CHURN),
         _ => ("models/lang/reboot-storm.yaml", REBOOT_STORM),
     };
-    lang::load(path, text, &params(p)).unwrap_or_else(|e| panic!("{}", e[0]))
+    let config = lang::Config {
+        params: params(p),
+        patches: Vec::new(),
+    };
+    lang::load(path, text, &config).unwrap_or_else(|e| panic!("{}", e[0]))
 }
 
 fn counts<M: Model>(model: &M, strategy: Strategy, reduction: Reduction) -> [u64; 4] {

@@ -1,7 +1,7 @@
 //! Load-time errors: placed at file:line:column, with suggestions, never a panic.
 
 fn error(text: &str) -> String {
-    match lang::load("bad.yaml", text, &[]) {
+    match lang::load("bad.yaml", text, &lang::Config::default()) {
         Ok(_) => panic!("loaded:\n{text}"),
         Err(e) => e[0].to_string(),
     }
@@ -65,7 +65,12 @@ fn errors_name_the_place_and_suggest() {
         "bad.yaml:3:3: `count` is a reserved word"
     );
     assert!(error(&BASE.replace("when:", "wen:")).starts_with("bad.yaml:12:9: "));
-    assert!(lang::load("ok.yaml", &with("!kernel[tap]", "used = 0"), &[]).is_ok());
+    assert!(lang::load(
+        "ok.yaml",
+        &with("!kernel[tap]", "used = 0"),
+        &lang::Config::default()
+    )
+    .is_ok());
 }
 
 /// Too many bound variables at once is an error, not a panic.
@@ -86,7 +91,8 @@ fn the_documented_example_finds_the_lost_update() {
     let doc = include_str!("../../docs/language.md");
     let start = doc.find("```yaml\n").expect("an example") + 8;
     let text = &doc[start..start + doc[start..].find("```").expect("closed")];
-    let m = lang::load("docs/language.md", text, &[]).unwrap_or_else(|e| panic!("{}", e[0]));
+    let m = lang::load("docs/language.md", text, &lang::Config::default())
+        .unwrap_or_else(|e| panic!("{}", e[0]));
     let r = sim::explore(&m, &sim::Options::default());
     assert!(r.outcomes.contains_key("total 1") && r.outcomes.contains_key("total 2"));
     assert_eq!(r.violations[0].property, "no lost update");

@@ -18,7 +18,7 @@ fn every_malformed_model_is_refused_with_the_snapshotted_messages() {
         let stem = path.file_stem().expect("a name").to_string_lossy();
         let text = std::fs::read_to_string(&path).expect("readable");
         let shown = format!("malformed/{stem}.yaml");
-        let errors = match lang::load(&shown, &text, &[]) {
+        let errors = match lang::load(&shown, &text, &lang::Config::default()) {
             Ok(_) => panic!("{shown} loaded"),
             Err(errors) => errors,
         };

@@ -180,7 +180,7 @@ proptest! {
     #[test]
     fn reduction_keeps_terminal_states_and_violations(seed in any::<u64>()) {
         let text = program(seed);
-        let m = lang::load("random.yaml", &text, &[])
+        let m = lang::load("random.yaml", &text, &lang::Config::default())
             .unwrap_or_else(|e| panic!("{}\n{text}", e[0]));
         let none = run(&m, Reduction::None);
         if !none.complete {
@@ -218,7 +218,7 @@ proptest! {
 fn reduction_removes_states_in_most_programs() {
     let reduced = (0..40u64)
         .filter(|seed| {
-            let m = lang::load("random.yaml", &program(*seed), &[]).unwrap();
+            let m = lang::load("random.yaml", &program(*seed), &lang::Config::default()).unwrap();
             run(&m, Reduction::Por).states < run(&m, Reduction::None).states
         })
         .count();
@@ -237,8 +237,8 @@ fn synchronising_programs_are_explored() {
             continue;
         }
         sync += 1;
-        let m =
-            lang::load("random.yaml", &text, &[]).unwrap_or_else(|e| panic!("{}\n{text}", e[0]));
+        let m = lang::load("random.yaml", &text, &lang::Config::default())
+            .unwrap_or_else(|e| panic!("{}\n{text}", e[0]));
         let r = run(&m, Reduction::None);
         complete += r.complete as u32;
         let has = |p: &str| r.violations.iter().any(|v| v.property == p);

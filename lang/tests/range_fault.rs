@@ -23,7 +23,8 @@ actors:
 
 #[test]
 fn an_assignment_out_of_range_is_a_violation_at_its_statement() {
-    let m = lang::load("overflow.yaml", BAD, &[]).unwrap_or_else(|e| panic!("{}", e[0]));
+    let m = lang::load("overflow.yaml", BAD, &lang::Config::default())
+        .unwrap_or_else(|e| panic!("{}", e[0]));
     for reduction in [Reduction::None, Reduction::Por] {
         let r = explore(
             &m,
@@ -63,7 +64,8 @@ fn an_assignment_out_of_range_is_a_violation_at_its_statement() {
 #[test]
 fn a_model_without_run_time_checks_has_no_built_in_property() {
     let text = BAD.replace("x = x + 1", "x = 1");
-    let m = lang::load("fine.yaml", &text, &[]).unwrap_or_else(|e| panic!("{}", e[0]));
+    let m = lang::load("fine.yaml", &text, &lang::Config::default())
+        .unwrap_or_else(|e| panic!("{}", e[0]));
     assert!(m
         .properties()
         .iter()

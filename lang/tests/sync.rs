@@ -6,11 +6,12 @@ use serde_json::json;
 use sim::{explore, Model, Options, Reduction, Report, Trace};
 
 fn load(text: &str) -> lang::Program {
-    lang::load("sync.yaml", text, &[]).unwrap_or_else(|e| panic!("{}\n{text}", e[0]))
+    lang::load("sync.yaml", text, &lang::Config::default())
+        .unwrap_or_else(|e| panic!("{}\n{text}", e[0]))
 }
 
 fn error(text: &str) -> String {
-    match lang::load("sync.yaml", text, &[]) {
+    match lang::load("sync.yaml", text, &lang::Config::default()) {
         Ok(_) => panic!("loaded:\n{text}"),
         Err(e) => e[0].to_string(),
     }
@@ -206,7 +207,12 @@ actors:
         error(text),
         "sync.yaml:9:14: `lock(m)` can reach `done` without unlocking `m` (begin → work → done): `api` would end holding it"
     );
-    assert!(lang::load("ok.yaml", &text.replace("goto done", "goto end"), &[]).is_ok());
+    assert!(lang::load(
+        "ok.yaml",
+        &text.replace("goto done", "goto end"),
+        &lang::Config::default()
+    )
+    .is_ok());
 }
 
 /// A consumer waits, in a predicate loop, until the producer has published.
@@ -591,7 +597,8 @@ fn the_documented_example_hands_over() {
     let section = &doc[doc.find("## Synchronisation").expect("the section")..];
     let start = section.find("```yaml\n").expect("an example") + 8;
     let text = &section[start..start + section[start..].find("```").expect("closed")];
-    let m = lang::load("docs/language.md", text, &[]).unwrap_or_else(|e| panic!("{}", e[0]));
+    let m = lang::load("docs/language.md", text, &lang::Config::default())
+        .unwrap_or_else(|e| panic!("{}", e[0]));
     for reduction in [Reduction::None, Reduction::Por] {
         assert!(violated(&run(&m, reduction)).is_empty());
     }

@@ -17,7 +17,11 @@ fn run(
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let m = lang::load(path, text, &params).unwrap_or_else(|e| panic!("{}", e[0]));
+    let config = lang::Config {
+        params,
+        ..lang::Config::default()
+    };
+    let m = lang::load(path, text, &config).unwrap_or_else(|e| panic!("{}", e[0]));
     let r = explore(
         &m,
         &Options {

@@ -31,7 +31,8 @@ outcome: \"total {total}\"
 
 #[test]
 fn a_trace_names_variables_and_replays() {
-    let m = lang::load("named.yaml", MODEL, &[]).unwrap_or_else(|e| panic!("{}", e[0]));
+    let m = lang::load("named.yaml", MODEL, &lang::Config::default())
+        .unwrap_or_else(|e| panic!("{}", e[0]));
     assert_eq!(
         m.state_json(&m.init_states()[0]),
         json!({

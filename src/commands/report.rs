@@ -3,8 +3,10 @@
 
 use crate::commands::replay::load_trace;
 use crate::error::{CliError, CliResult, EXIT_OK};
+use crate::report::patches::Patched;
 use crate::report::{bundle, explain, html, markdown, svg, Witness};
 use crate::scenario::verify::{self, PropertyStatus};
+use crate::scenario::{Job, Scenario};
 use crate::{errln, out, outln};
 use std::path::{Path, PathBuf};
 
@@ -25,6 +27,11 @@ pub enum Format {
 /// that does not replay, names an unknown property, or ends before its property is violated
 /// is refused.
 pub fn witness_of(path: &Path) -> Result<Witness, CliError> {
+    Ok(verified_witness(path)?.0)
+}
+
+/// [`witness_of`], with the scenario and job it was verified against.
+fn verified_witness(path: &Path) -> Result<(Witness, Scenario, Job), CliError> {
     let trace = load_trace(path)?;
     let v = verify::verify(&trace, path)?;
     if v.status == PropertyStatus::NotViolated {
@@ -34,7 +41,8 @@ pub fn witness_of(path: &Path) -> Result<Witness, CliError> {
             trace.property.as_deref().unwrap_or_default()
         )));
     }
-    Ok(Witness::of_trace(trace, Some(&v.scenario)))
+    let w = Witness::of_trace(trace, Some(&v.scenario));
+    Ok((w, v.scenario, v.job))
 }
 
 fn emit(text: &str, out: Option<&Path>) -> CliResult {
@@ -65,15 +73,19 @@ pub fn run_all(paths: &[PathBuf], out: &Path, jobs: usize) -> CliResult {
     Ok(EXIT_OK)
 }
 
-/// Explains one trace in plain English (or as JSON).
+/// Explains one trace in plain English (or as JSON); in plain English, a variant that applies
+/// patches of its language model follows as their diffs.
 pub fn explain(trace: &Path, json: bool) -> CliResult {
-    let w = witness_of(trace)?;
+    let (w, scenario, job) = verified_witness(trace)?;
     let e = explain::explain(&w);
     if json {
         outln!("{}", serde_json::to_string_pretty(&e).expect("JSON"))?;
     } else {
         outln!("{}", w.heading())?;
         outln!("{}", e.text())?;
+        if let Some(p) = Patched::of(&scenario, &job)? {
+            out!("\n{}", p.text())?;
+        }
     }
     Ok(EXIT_OK)
 }

@@ -1,8 +1,10 @@
 //! The `reports/` bundle (`vmrace report --all scenarios -o reports`): one HTML and one Markdown
 //! report per scenario covering every variant's violations (or outcomes), outcome and verdict
-//! tables, and `index.html` with a verdict summary; and the per-witness files written by
+//! tables, the variants that are patches of a language model (as diffs), and `index.html` with
+//! a verdict summary; and the per-witness files written by
 //! `vmrace explore/check --report DIR`.
 
+use super::patches::Patched;
 use super::table::{self, outcome_table, verdict_tables};
 use super::{esc, html, markdown, slug, timing, witnesses, Witness};
 use crate::error::CliError;
@@ -146,6 +148,13 @@ pub fn scenario_markdown(s: &Scenario, runs: &[Run]) -> Result<String, CliError>
             mark(r)
         );
     }
+    let patched = Patched::all(s, runs)?;
+    if !patched.is_empty() {
+        out.push_str("\n## Variants as patches\n");
+        for p in &patched {
+            let _ = write!(out, "\n{}", p.markdown());
+        }
+    }
     if let Some(notes) = &s.file.notes {
         let _ = writeln!(out, "\n## Notes\n\n{}", notes.trim_end());
     }
@@ -194,6 +203,13 @@ pub fn scenario_html(s: &Scenario, runs: &[Run]) -> Result<String, CliError> {
         );
     }
     body.push_str("</table>\n");
+    let patched = Patched::all(s, runs)?;
+    if !patched.is_empty() {
+        body.push_str("<h2>Variants as patches</h2>\n");
+        for p in &patched {
+            body.push_str(&p.html());
+        }
+    }
     if let Some(notes) = &s.file.notes {
         let _ = writeln!(body, "<h2>Notes</h2>\n<p>{}</p>", esc(notes.trim_end()));
     }

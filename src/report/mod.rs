@@ -8,6 +8,7 @@ pub mod explain;
 pub mod html;
 pub mod interleaving;
 pub mod markdown;
+pub mod patches;
 pub mod svg;
 pub mod table;
 pub mod timing;

@@ -7,11 +7,14 @@ use evalexpr::{
 };
 use models::scenario::{Obs, Observable};
 use sim::{ActorId, Footprint, Model, Property, PropertyKind, StepInfo};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 /// A property as a scenario states it: name, kind, expression, plain-words meaning.
 pub type PropertyDef = (String, PropertyKind, String, Option<String>);
 
 /// One compiled property.
+#[derive(Clone)]
 pub struct CompiledProperty {
     /// Name.
     pub name: String,
@@ -21,7 +24,34 @@ pub struct CompiledProperty {
     pub expr: String,
     /// Plain-words meaning, for reports.
     pub means: Option<String>,
-    tree: Node<DefaultNumericTypes>,
+    tree: Arc<Node<DefaultNumericTypes>>,
+}
+
+/// The properties bound per initial state's observations: a scenario's jobs (up to a
+/// thousand variants) mostly share them, and binding every property again for each job costs
+/// time linear in jobs × properties × expression size.
+#[derive(Default)]
+pub struct Bound(Mutex<BTreeMap<Vec<(String, Obs)>, Binding>>);
+
+/// The properties bound to one initial state's observations, or why they do not bind.
+type Binding = Result<Arc<[CompiledProperty]>, String>;
+
+impl Bound {
+    /// `props` bound to `observed` ([`CompiledProperty::bind`]), computed once per distinct
+    /// `observed`.
+    fn bind(&self, props: &[ParsedProperty], observed: Vec<(String, Obs)>) -> Binding {
+        let mut known = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(done) = known.get(&observed) {
+            return done.clone();
+        }
+        let fresh: Binding = props
+            .iter()
+            .map(|parsed| CompiledProperty::bind(parsed, &observed))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Arc::from);
+        known.insert(observed, fresh.clone());
+        fresh
+    }
 }
 
 /// The model a scenario checks.
@@ -29,7 +59,7 @@ pub struct Checked<M: Model> {
     /// The underlying model.
     pub inner: M,
     /// Properties.
-    pub props: Vec<CompiledProperty>,
+    pub props: Arc<[CompiledProperty]>,
     /// Observations naming an outcome.
     pub observe: Vec<String>,
     /// The model's own properties the scenario keeps (a language model's built-in range
@@ -100,7 +130,7 @@ impl CompiledProperty {
     /// only observations, combine only values of matching types, and be boolean there.
     pub fn bind(parsed: &ParsedProperty, observed: &[(String, Obs)]) -> Result<Self, String> {
         let (name, kind, expr, means) = parsed.def.clone();
-        let tree = parsed.tree.clone();
+        let tree = Arc::new(parsed.tree.clone());
         for var in tree.iter_variable_identifiers() {
             if !observed.iter().any(|(n, _)| n == var) {
                 return Err(format!("property `{name}`: {}", unknown(var, observed)));
@@ -127,7 +157,12 @@ impl<M: Observable> Checked<M> {
     /// Binds the parsed properties and checks every expression and observed name against the
     /// initial state (names, and the types of what operators combine), so that typos and mixed
     /// types fail at load time.
-    pub fn new(inner: M, props: &[ParsedProperty], observe: Vec<String>) -> Result<Self, String> {
+    pub fn new(
+        inner: M,
+        props: &[ParsedProperty],
+        observe: Vec<String>,
+        bound: &Bound,
+    ) -> Result<Self, String> {
         let init = inner
             .init_states()
             .into_iter()
@@ -139,10 +174,7 @@ impl<M: Observable> Checked<M> {
                 return Err(format!("observe: {}", unknown(o, &observed)));
             }
         }
-        let compiled = props
-            .iter()
-            .map(|parsed| CompiledProperty::bind(parsed, &observed))
-            .collect::<Result<_, _>>()?;
+        let compiled = bound.bind(props, observed)?;
         Ok(Checked {
             inner,
             props: compiled,

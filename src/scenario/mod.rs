@@ -68,7 +68,7 @@ pub fn models() -> Vec<ModelInfo> {
         ModelInfo {
             name: "lang",
             summary: "a model in the modelling language (docs/language.md): setup.file names it, \
-                      setup.params sets its parameters",
+                      setup.params sets its parameters, setup.patches applies its patches",
             axes: Vec::new(),
         },
     ]
@@ -84,6 +84,10 @@ struct LangSetup {
     /// defaults.
     #[serde(default)]
     params: BTreeMap<String, serde_json::Value>,
+    /// Names of the model file's `patches:`, applied in this order (a variant's list replaces
+    /// the setup's).
+    #[serde(default)]
+    patches: Vec<String>,
 }
 
 /// A loaded scenario file.
@@ -100,6 +104,8 @@ pub struct Scenario {
     text: String,
     /// The properties, parsed once for all jobs.
     properties: Vec<checked::ParsedProperty>,
+    /// The properties bound to each distinct initial observation the jobs have.
+    bound: checked::Bound,
 }
 
 /// One unit of work: a case (for matrix scenarios) and a variant.
@@ -136,6 +142,7 @@ impl Scenario {
             sha256: verify::sha256_hex(text.as_bytes()),
             text,
             properties: Vec::new(),
+            bound: checked::Bound::default(),
         };
         if !models().iter().any(|m| m.name == scenario.file.model) {
             let names: Vec<&str> = models().iter().map(|m| m.name).collect();
@@ -419,8 +426,13 @@ impl Scenario {
         job: &Job,
     ) -> Result<Checked<M>, CliError> {
         let model = model.map_err(|e| self.setup_error(job, e))?;
-        let checked = Checked::new(model, &self.properties, self.file.observe.clone())
-            .map_err(|e| self.property_error(e))?;
+        let checked = Checked::new(
+            model,
+            &self.properties,
+            self.file.observe.clone(),
+            &self.bound,
+        )
+        .map_err(|e| self.property_error(e))?;
         self.check_outcomes(&checked, job)?;
         Ok(checked)
     }
@@ -599,12 +611,27 @@ impl Scenario {
         Some(self.beside(&setup.file))
     }
 
+    /// For a `model: lang` scenario, the patches `job`'s setup applies to its model, in order,
+    /// each with what it changed (none for other models).
+    pub fn patches(&self, job: &Job) -> Result<Vec<lang::PatchDiff>, CliError> {
+        if self.file.model != "lang" {
+            return Ok(Vec::new());
+        }
+        let setup: LangSetup = self.setup_as(job)?;
+        if setup.patches.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self.lang_model(setup, job)?.patches().to_vec())
+    }
+
     /// `file` as a path relative to this scenario's file.
     fn beside(&self, file: &str) -> PathBuf {
         self.path.parent().unwrap_or(Path::new("")).join(file)
     }
 
-    /// Loads a language model with `setup`'s parameters; its errors are placed in the model file.
+    /// Loads a language model with `setup`'s parameters and patches; its errors are placed in
+    /// the model file, except a patch the model does not have, placed where the scenario names
+    /// it.
     fn lang_model(&self, setup: LangSetup, job: &Job) -> Result<lang::Program, CliError> {
         let params = setup
             .params
@@ -619,7 +646,7 @@ impl Scenario {
                 )),
             })
             .collect::<Result<Vec<_>, _>>()?;
-        lang::load_file(&self.beside(&setup.file), &params).map_err(|errors| {
+        let in_model = |errors: Vec<lang::Diagnostic>| {
             let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
             CliError::bad_input(format!(
                 "{}\n(the model of {}, {})",
@@ -627,7 +654,25 @@ impl Scenario {
                 self.path.display(),
                 Self::place(job)
             ))
-        })
+        };
+        let source = lang::Source::read(&self.beside(&setup.file)).map_err(in_model)?;
+        let declared: Vec<&str> = source.patches().collect();
+        for (i, name) in setup.patches.iter().enumerate() {
+            if !declared.contains(&name.as_str()) {
+                let hint = sim::yaml::closest(name, declared.iter().copied())
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                return Err(self.setup_error(
+                    job,
+                    format!("patches[{i}]: {} has no patch `{name}`{hint}", setup.file),
+                ));
+            }
+        }
+        let config = lang::Config {
+            params,
+            patches: setup.patches,
+        };
+        source.load(&config).map_err(in_model)
     }
 
     /// The trace context that lets `vmrace replay` rebuild the model.

@@ -11,7 +11,7 @@ use super::{Checker, Denot, Reported, Scope, R};
 use crate::error::Diagnostic;
 use crate::expr::{self, Expr, Func, Stmt, SyncOp};
 use crate::ir::{BinOp, Branch, Fault, Place, Step, SyncStmt, TExpr, TStmt, Ty};
-use crate::syntax::{ActorDecl, StepDecl, StmtDecl};
+use crate::syntax::{StepDecl, StmtDecl};
 
 /// Most actor instances a model with a `cond` may have (a cond's waiters are a bit mask in one
 /// cell).
@@ -277,10 +277,9 @@ fn count_step(step: &StepDecl, op: SyncOp) -> usize {
 }
 
 /// How many `wait`s a program has (each has a hidden wake step).
-pub(super) fn wait_count(actor: &ActorDecl) -> usize {
-    actor
-        .program
-        .iter()
+pub(super) fn wait_count<'s>(program: impl IntoIterator<Item = &'s StepDecl>) -> usize {
+    program
+        .into_iter()
         .map(|s| count_step(s, SyncOp::Wait))
         .sum()
 }
@@ -529,7 +528,9 @@ impl Checker<'_> {
             );
         }
         let t = scope.actor.expect("statements are in programs");
-        let at = self.loc.at(&scope.anchors, 0, String::new());
+        let at = self
+            .loc
+            .at_from(self.start, &scope.anchors, 0, String::new());
         let position = self.sync.at;
         let blocking = matches!(op, SyncOp::Lock | SyncOp::Send | SyncOp::Recv);
         if blocking && !position.prefix {
