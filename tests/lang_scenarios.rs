@@ -352,3 +352,65 @@ fn explain_shows_the_variants_patches() {
     let patches = &said[said.find("\nVariant").expect("the patches follow")..];
     insta::assert_snapshot!("explain-patched-variant", patches);
 }
+
+/// The fenced blocks of `docs/tutorial.md` between ` ```lang ` and the closing fence.
+fn tutorial_blocks(lang: &str) -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("docs/tutorial.md")).expect("docs/tutorial.md");
+    let open = format!("```{lang}\n");
+    doc.split(&open)
+        .skip(1)
+        .map(|rest| {
+            rest.split("```")
+                .next()
+                .expect("a closed block")
+                .to_string()
+        })
+        .collect()
+}
+
+/// The tutorial shows the bundled model and scenario as they are, and what vmrace prints for
+/// them: every YAML block is part of one of the two files, the `check` table is today's, and
+/// the diff is the report's.
+#[test]
+fn tutorial_blocks_are_the_bundled_model() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let model = std::fs::read_to_string(root.join("models/lang/monitor-eof.yaml")).expect("model");
+    let scenario = std::fs::read_to_string(root.join("scenarios/monitor-eof-without-job.yaml"))
+        .expect("scenario");
+    let yaml = tutorial_blocks("yaml");
+    assert!(yaml.len() >= 7, "{} YAML blocks", yaml.len());
+    for block in &yaml {
+        assert!(
+            model.contains(block.as_str()) || scenario.contains(block.as_str()),
+            "a tutorial block is in neither file:\n{block}"
+        );
+    }
+    let check = vmrace(&["check", "scenarios/monitor-eof-without-job.yaml"]);
+    assert_eq!(check.status.code(), Some(0));
+    let printed = String::from_utf8_lossy(&check.stdout);
+    let console = tutorial_blocks("console");
+    let table = console
+        .iter()
+        .find(|b| b.contains("$ vmrace check"))
+        .expect("the check block");
+    // every column but the last (seconds)
+    let without_time = |l: &str| {
+        l.trim_end()
+            .rsplit_once(' ')
+            .map(|(a, _)| a.trim_end().to_string())
+    };
+    for line in table.lines().skip(1) {
+        assert!(
+            printed
+                .lines()
+                .any(|p| without_time(p) == without_time(line)),
+            "`{line}` is not in today's output:\n{printed}"
+        );
+    }
+    let report = std::fs::read_to_string(root.join("reports/monitor-eof-without-job.md"))
+        .expect("the committed report");
+    let diff = tutorial_blocks("diff");
+    assert_eq!(diff.len(), 1);
+    assert!(report.contains(&format!("```diff\n{}```", diff[0])));
+}
