@@ -298,8 +298,10 @@ impl HostStorage {
 
 impl Drop for HostStorage {
     fn drop(&mut self) {
-        let entry = live().undo.remove(&self.id);
-        if let Some(u) = entry {
+        // with the registry locked: a signal's cleanup waits for this undo to finish before
+        // the process exits
+        let mut live = live();
+        if let Some(u) = live.undo.remove(&self.id) {
             undo(&u);
         }
     }

@@ -43,8 +43,12 @@ pub(crate) fn register(id: u64, state: Arc<Mutex<State>>) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn unregister(id: u64) {
-    live().sandboxes.remove(&id);
+/// Unregisters a sandbox and runs `teardown` with the registry still locked, so that
+/// [`cleanup_all`] (and the signal handler's exit after it) waits until the teardown is done.
+pub(crate) fn unregister_while<T>(id: u64, teardown: impl FnOnce() -> T) -> T {
+    let mut live = live();
+    live.sandboxes.remove(&id);
+    teardown()
 }
 
 /// Tears down every live sandbox of this process, printing problems to stderr, and closes the

@@ -201,8 +201,8 @@ impl Sandbox {
     }
 
     fn teardown(&self) -> Vec<String> {
-        registry::unregister(self.id);
-        self.state().cleanup()
+        // with the registry locked, so that a signal's cleanup waits for it
+        registry::unregister_while(self.id, || self.state().cleanup())
     }
 }
 

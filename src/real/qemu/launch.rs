@@ -352,13 +352,16 @@ impl Drop for Qemu {
     fn drop(&mut self) {
         let child = &mut self.child;
         let exited = self.exit.is_some();
+        let dir = &self.paths.dir;
+        // with the registry locked, so that a signal's cleanup waits for it; when the cleanup
+        // took this run first, it killed QEMU and removed the directory itself
         cleanup::release(self.registration, || {
             if !exited && child.try_wait().ok().flatten().is_none() {
                 let _ = child.kill();
                 let _ = child.wait();
             }
+            let _ = fs::remove_dir_all(dir);
         });
-        let _ = fs::remove_dir_all(&self.paths.dir);
     }
 }
 
