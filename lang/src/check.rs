@@ -157,6 +157,18 @@ impl<'a> Checker<'a> {
     }
 
     /// Records an error due to applied patch `p` (or to the one blamed now, if later).
+    /// Begins the messages of the errors found since `first` with "after patch `p`: " (for the
+    /// checks that make their diagnostics themselves, as [`Checker::error`] does for the others).
+    fn blame_since(&mut self, first: usize, patch: Option<usize>) {
+        let Some(p) = patch else { return };
+        let prefix = format!("after patch `{}`: ", self.patched.names[p]);
+        for d in &mut self.errors[first..] {
+            if !d.message.starts_with("after patch `") {
+                d.message.insert_str(0, &prefix);
+            }
+        }
+    }
+
     fn error_after<T>(
         &mut self,
         p: Option<usize>,
@@ -738,6 +750,7 @@ impl<'a> Checker<'a> {
             return Err(Reported);
         }
         // The hidden wake steps of the `wait`s, after the written ones.
+        let first = self.errors.len();
         for step in self.wake_steps(&steps, &labels) {
             written.push(step.successors());
             steps.push(step);
@@ -768,6 +781,7 @@ impl<'a> Checker<'a> {
         let name = self.templates[t].name.clone();
         let errors = locks::check(&name, &steps, &self.sync.uses, &vars);
         self.errors.extend(errors);
+        self.blame_since(first, self.patched.edited[t]);
         self.templates[t].steps = steps;
         Ok(())
     }
@@ -859,7 +873,10 @@ impl<'a> Checker<'a> {
                 next
             },
         };
-        self.check_waits(&step, !decl.either.is_empty())?;
+        let first = self.errors.len();
+        let waits = self.check_waits(&step, !decl.either.is_empty());
+        self.blame_since(first, self.blame);
+        waits?;
         Ok(step)
     }
 

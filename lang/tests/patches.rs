@@ -376,3 +376,34 @@ fn the_documented_diff_is_the_bundled_patch() {
     let listing = format!("```diff\n{}```", m.patches()[0]);
     assert!(doc.contains(&listing), "docs/language.md lacks:\n{listing}");
 }
+
+/// The lock checks run on the patched program too, and say which patch left a lock held.
+#[test]
+fn lock_checks_of_the_patched_program_say_which_patch() {
+    let model = "model: m
+globals:
+  m: mutex
+  x: int 0..3
+actors:
+  a:
+    program:
+      - label: take
+        do: [lock(m)]
+      - label: work
+        do: [x = 1]
+      - label: give
+        do: [unlock(m)]
+patches:
+  forget-unlock:
+    ops:
+      - delete: a.give
+";
+    assert!(load(model, &[]).is_ok());
+    let Err(e) = load(model, &["forget-unlock"]) else {
+        panic!("a lock held at done was accepted");
+    };
+    assert!(
+        e.starts_with("m.yaml:9:14: after patch `forget-unlock`: `lock(m)` can reach `done`"),
+        "{e}"
+    );
+}
